@@ -1,0 +1,168 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { Config } from './config/config.js';
+import { createMemoryEventBus } from './events/memory.js';
+import { createPublisher } from './events/publisher.js';
+import type { EventBus } from './events/types.js';
+import { createClientIpResolver, hashIp } from './http/client-ip.js';
+import { createIpRateLimiter } from './http/rate-limit.js';
+import { mountRoutes } from './http/router.js';
+import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
+import { systemRoutes, type HealthReport } from './http/routes/system.js';
+import { visitorRoutes } from './http/routes/visitor.js';
+import { assertNativeUws, uWS, type us_listen_socket } from './http/uws.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { startAdmissionLoop } from './services/admission-loop.js';
+import { createPositionService } from './services/positions.js';
+import { createQueueDirectory } from './services/queues.js';
+import { createSessionService } from './services/sessions.js';
+import { createMemoryQueueStore } from './store/memory.js';
+import { createRedisQueueStore } from './store/redis.js';
+import type { QueueStore } from './store/types.js';
+import { generateEphemeralSigningKeys, loadSigningKeys } from './tokens/keys.js';
+import { createTokenService } from './tokens/tokens.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** The node's own clock (ms); tests set one node apart to prove admissions don't depend on it. */
+  clock?: () => number;
+}
+
+export interface WaitingRoomNode {
+  readonly nodeId: string;
+  readonly port: number;
+  readonly store: QueueStore;
+  readonly bus: EventBus;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds one node from its config and starts serving. */
+export async function startNode({ config, logger, clock = Date.now }: AppOptions): Promise<WaitingRoomNode> {
+  assertNativeUws();
+  const nodeId = `node-${randomUUID().slice(0, 8)}`;
+  const log = logger.child({ node: nodeId });
+  const metrics = createMetrics();
+
+  const redis = config.dragonflyUrl
+    ? new Redis(config.dragonflyUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: true })
+    : undefined;
+  if (redis) {
+    redis.on('error', (err: Error) => log.warn({ err: err.message }, 'store connection error'));
+    await redis.connect();
+  }
+  const store = redis ? createRedisQueueStore(redis) : createMemoryQueueStore();
+  if (!redis) log.info('DRAGONFLYDB_URL is not set: embedded in-memory store (single node only)');
+
+  if (config.natsUrl) {
+    log.warn('NATS_URL is set, but this build publishes events in-process only; JetStream is not used');
+  }
+  const bus = createMemoryEventBus((err) => log.error({ err }, 'event handler failed'));
+  const publish = createPublisher(bus, nodeId);
+
+  const ticketSecret = config.ticketSecret ?? randomBytes(32).toString('base64url');
+  if (!config.ticketSecret) {
+    log.warn('TICKET_SECRET is not set: using an ephemeral secret; other nodes cannot read this node\'s tickets');
+  }
+  const signingKeys =
+    config.jwtPrivateKeyFiles.length > 0
+      ? await loadSigningKeys({ privateKeyFiles: config.jwtPrivateKeyFiles, alg: config.jwtAlg })
+      : await generateEphemeralSigningKeys(config.jwtAlg);
+  if (config.jwtPrivateKeyFiles.length === 0) {
+    log.warn('JWT_PRIVATE_KEY_FILE is not set: using an ephemeral signing key; several nodes cannot share it');
+  }
+  const tokens = createTokenService({
+    ticketSecret: new TextEncoder().encode(ticketSecret),
+    signingKeys,
+    issuer: config.jwtIssuer,
+    ticketTtlSeconds: config.ticketTtlSeconds,
+    clock,
+  });
+
+  const ipSalt = config.ipSalt ?? randomBytes(16).toString('base64url');
+  if (!config.ipSalt && redis) log.warn('IP_SALT is not set: per-IP limits are not shared between nodes');
+
+  const queues = createQueueDirectory({
+    store,
+    publish,
+    autoCreate: config.queueAutoCreate,
+    maxAutoCreated: config.maxAutoCreatedQueues,
+    defaultTargetUrl: config.defaultTargetUrl,
+  });
+  const positions = createPositionService({ store, queues, tokens, publish, metrics });
+  const sessions = createSessionService({ store, queues, tokens, publish, metrics });
+  const loop = startAdmissionLoop({
+    store,
+    publish,
+    metrics,
+    log,
+    tickMs: config.admissionTickMs,
+    sweepIntervalMs: config.sweepIntervalMs,
+  });
+  const startedAt = Date.now();
+  const admin = createAdminCheck(config.adminApiKey);
+
+  async function health(): Promise<HealthReport> {
+    const storeUp = await store.ping().catch(() => false);
+    return {
+      healthy: storeUp && bus.healthy(),
+      components: {
+        dragonflydb: redis ? (storeUp ? 'healthy' : 'unhealthy') : 'embedded',
+        nats: 'embedded',
+      },
+    };
+  }
+
+  const app = uWS.App();
+  const router = mountRoutes(
+    app,
+    [
+      ...systemRoutes({ version: VERSION, startedAt, health, jwks: () => tokens.jwks(), registry: metrics.registry }),
+      ...visitorRoutes({
+        positions,
+        sessions,
+        isAdmin: admin.matches,
+        ipKey: (ctx) => hashIp(ctx.clientIp, ipSalt),
+        enqueueLimiter: createIpRateLimiter({ name: 'enqueue', pointsPerMinute: config.enqueueRateLimitPerMinute, redis, metrics }),
+        statusLimiter: createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics }),
+      }),
+      ...adminRoutes({ admin, queues, sessions, store, tokens, onQueueCreated: loop.track }),
+    ],
+    { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp: createClientIpResolver(config.trustedProxies) },
+  );
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`Cannot listen on ${config.host}:${config.port}`)),
+    );
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+  log.info({ port, store: redis ? 'dragonfly' : 'memory' }, 'waiting room listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    nodeId,
+    port,
+    store,
+    bus,
+    close() {
+      closing ??= (async () => {
+        uWS.us_listen_socket_close(listenSocket);
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        while (router.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await loop.stop();
+        await bus.close();
+        await store.close();
+        if (redis) await redis.quit().catch(() => redis.disconnect());
+        log.info('waiting room stopped');
+      })();
+      return closing;
+    },
+  };
+}

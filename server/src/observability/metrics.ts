@@ -1,0 +1,97 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The seed's metric names (DESIGN §4) plus what operating the push service needs. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const queueLabel = ['queue_id'] as const;
+  return {
+    registry,
+    queueLength: new Gauge({
+      name: 'waiting_room_queue_length',
+      help: 'Visitors waiting in the queue (authoritative, read from the store)',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    activeSessions: new Gauge({
+      name: 'waiting_room_active_sessions',
+      help: 'Admitted visitors whose session has not ended',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    admissionRate: new Gauge({
+      name: 'waiting_room_admission_rate_per_minute',
+      help: 'Configured admissions per minute',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    heartbeatsReceived: new Counter({
+      name: 'waiting_room_heartbeats_received_total',
+      help: 'Heartbeats received from visitors (REST)',
+      registers: [registry],
+    }),
+    positionsExpired: new Counter({
+      name: 'waiting_room_positions_expired_total',
+      help: 'Waiting positions removed because their heartbeats stopped',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    cleanupDuration: new Histogram({
+      name: 'waiting_room_cleanup_duration_seconds',
+      help: 'Duration of one heartbeat sweep of one queue',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    admissions: new Counter({
+      name: 'waiting_room_admissions_total',
+      help: 'Visitors admitted by this node',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    joins: new Counter({
+      name: 'waiting_room_joins_total',
+      help: 'New positions created by this node',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    rejectedJoins: new Counter({
+      name: 'waiting_room_joins_rejected_total',
+      help: 'Joins refused, by reason',
+      labelNames: ['queue_id', 'reason'] as const,
+      registers: [registry],
+    }),
+    sessionsEnded: new Counter({
+      name: 'waiting_room_sessions_ended_total',
+      help: 'Sessions ended, by reason (expired, terminated)',
+      labelNames: ['queue_id', 'reason'] as const,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'waiting_room_rate_limited_total',
+      help: 'Requests refused by a per-IP limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    eventPublishFailures: new Counter({
+      name: 'waiting_room_event_publish_failures_total',
+      help: 'Events that could not be published to the bus',
+      registers: [registry],
+    }),
+    storeLatency: new Histogram({
+      name: 'waiting_room_store_operation_duration_seconds',
+      help: 'Latency of store operations',
+      labelNames: ['operation'] as const,
+      buckets: [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'waiting_room_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,116 @@
+import { sessionIdOf } from '../domain/queue.js';
+import type { Publish } from '../events/publisher.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { QueueStore } from '../store/types.js';
+
+export interface AdmissionLoopOptions {
+  store: QueueStore;
+  publish: Publish;
+  metrics: Metrics;
+  log: Logger;
+  tickMs: number;
+  sweepIntervalMs: number;
+  /** Most admissions one script call makes (the bucket usually allows far fewer). */
+  maxBatch?: number;
+}
+
+const QUEUE_LIST_REFRESH_MS = 2_000;
+const GAUGE_REFRESH_MS = 1_000;
+
+/**
+ * Runs on every node. Each tick, one atomic store script per queue admits what the rate and
+ * capacity allow — N nodes ticking never over-admit, so no leader is needed. The sweeper
+ * expires REST visitors whose heartbeats stopped; the gauges are refreshed from the store.
+ */
+export function startAdmissionLoop(opts: AdmissionLoopOptions) {
+  const { store, publish, metrics, log } = opts;
+  const maxBatch = opts.maxBatch ?? 1_000;
+  let queueIds: string[] = [];
+  let stopped = false;
+  const running = new Set<Promise<unknown>>();
+
+  const guarded = (name: string, fn: () => Promise<void>) => {
+    let busy = false;
+    return () => {
+      if (busy || stopped) return;
+      busy = true;
+      const p = fn()
+        .catch((err: unknown) => log.warn({ err, task: name }, 'background task failed'))
+        .finally(() => {
+          busy = false;
+          running.delete(p);
+        });
+      running.add(p);
+    };
+  };
+
+  async function admitAll() {
+    await Promise.all(
+      queueIds.map(async (queueId) => {
+        const started = performance.now();
+        const result = await store.admit(queueId, maxBatch);
+        metrics.storeLatency.observe({ operation: 'admit' }, (performance.now() - started) / 1000);
+        for (const a of result.admitted) {
+          const sessionId = sessionIdOf(queueId, a.positionId);
+          const data = { position_id: a.positionId, session_id: sessionId, session_expires_at: a.sessionExpiresAt };
+          publish('position.admitted', queueId, data, a.admittedAt);
+          publish('session.started', queueId, data, a.admittedAt);
+        }
+        if (result.admitted.length > 0) metrics.admissions.inc({ queue_id: queueId }, result.admitted.length);
+        for (const positionId of result.endedSessions) {
+          publish('session.expired', queueId, { session_id: sessionIdOf(queueId, positionId), position_id: positionId }, result.now);
+        }
+        if (result.endedSessions.length > 0) {
+          metrics.sessionsEnded.inc({ queue_id: queueId, reason: 'expired' }, result.endedSessions.length);
+        }
+      }),
+    );
+  }
+
+  async function sweepAll() {
+    for (const queueId of queueIds) {
+      const stopTimer = metrics.cleanupDuration.startTimer();
+      const result = await store.sweep(queueId);
+      stopTimer();
+      for (const positionId of result.expired) {
+        publish('position.expired', queueId, { position_id: positionId, reason: 'heartbeat_timeout' }, result.now);
+      }
+      if (result.expired.length > 0) metrics.positionsExpired.inc({ queue_id: queueId }, result.expired.length);
+    }
+  }
+
+  async function refreshGauges() {
+    for (const queueId of queueIds) {
+      const [counts, config] = await Promise.all([store.stats(queueId), store.getQueue(queueId)]);
+      metrics.queueLength.set({ queue_id: queueId }, counts.waiting);
+      metrics.activeSessions.set({ queue_id: queueId }, counts.active);
+      if (config) metrics.admissionRate.set({ queue_id: queueId }, config.admission_rate_per_minute);
+    }
+  }
+
+  const refreshQueues = guarded('list-queues', async () => {
+    queueIds = await store.listQueues();
+  });
+  const timers = [
+    setInterval(refreshQueues, QUEUE_LIST_REFRESH_MS),
+    setInterval(guarded('admit', admitAll), opts.tickMs),
+    setInterval(guarded('sweep', sweepAll), opts.sweepIntervalMs),
+    setInterval(guarded('gauges', refreshGauges), GAUGE_REFRESH_MS),
+  ];
+  refreshQueues();
+
+  return {
+    /** Makes a new queue take part at once instead of at the next list refresh. */
+    track(queueId: string) {
+      if (!queueIds.includes(queueId)) queueIds = [...queueIds, queueId];
+    },
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+export type AdmissionLoop = ReturnType<typeof startAdmissionLoop>;

@@ -1,0 +1,189 @@
+import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
+import { AppError, forbidden } from '../domain/errors.js';
+import { MAX_LANE, sessionIdOf, type QueueConfig } from '../domain/queue.js';
+import type { Publish } from '../events/publisher.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PositionState, QueueStore, WaitingFacts } from '../store/types.js';
+import type { TokenService } from '../tokens/tokens.js';
+import { createPositionIdPool } from './position-ids.js';
+import type { QueueDirectory } from './queues.js';
+
+/** The wire views (DESIGN §4), shared by REST responses and the socket's `joined`. */
+export interface WaitingView {
+  position_id: string;
+  queue_id: string;
+  position: number;
+  queue_length: number;
+  estimated_wait_seconds: number;
+  status: 'waiting';
+  admitted: false;
+  token: string;
+  token_expires_at: string;
+  heartbeat_interval_seconds: number;
+  heartbeat_timeout_seconds: number;
+  expires_at: string;
+}
+
+export interface AdmittedView {
+  position_id: string;
+  queue_id: string;
+  status: 'admitted';
+  admitted: true;
+  session_id: string;
+  session_token: string;
+  redirect_url: string;
+  session_expires_at: string;
+}
+
+export type PositionView = WaitingView | AdmittedView;
+
+export interface JoinRequest {
+  queueId: string;
+  /** Requested lane (0..3); anything above 0 must be proven. */
+  priority: number;
+  /** A ticket the caller already holds for this queue, if any. */
+  ticket?: string;
+  isAdmin: boolean;
+  priorityGrant?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface PositionServiceDeps {
+  store: QueueStore;
+  queues: QueueDirectory;
+  tokens: TokenService;
+  publish: Publish;
+  metrics: Metrics;
+}
+
+/** Joining, looking up, keeping and leaving a place in a queue. */
+export function createPositionService(deps: PositionServiceDeps) {
+  const { store, queues, tokens, publish, metrics } = deps;
+  const nextPositionId = createPositionIdPool(store);
+
+  async function waitingView(queue: QueueConfig, positionId: string, facts: WaitingFacts): Promise<WaitingView> {
+    const ticket = await tokens.signTicket(queue.id, positionId);
+    const rate = measuredRatePerMinute(
+      facts.admittedInWindow,
+      facts.oldestAdmissionInWindow,
+      facts.now,
+      queue.admission_rate_per_minute,
+    );
+    return {
+      position_id: positionId,
+      queue_id: queue.id,
+      position: facts.position,
+      queue_length: facts.queueLength,
+      estimated_wait_seconds: estimateWaitSeconds(facts.position, rate),
+      status: 'waiting',
+      admitted: false,
+      token: ticket.token,
+      token_expires_at: new Date(ticket.expiresAt).toISOString(),
+      heartbeat_interval_seconds: queue.heartbeat_interval_seconds,
+      heartbeat_timeout_seconds: queue.heartbeat_timeout_seconds,
+      expires_at: new Date(facts.now + queue.heartbeat_timeout_seconds * 1000).toISOString(),
+    };
+  }
+
+  async function admittedView(queue: QueueConfig, positionId: string, sessionExpiresAt: number): Promise<AdmittedView> {
+    const sessionId = sessionIdOf(queue.id, positionId);
+    return {
+      position_id: positionId,
+      queue_id: queue.id,
+      status: 'admitted',
+      admitted: true,
+      session_id: sessionId,
+      session_token: await tokens.signSession({ queueId: queue.id, positionId, sessionId, expiresAt: sessionExpiresAt }),
+      redirect_url: queue.target_url,
+      session_expires_at: new Date(sessionExpiresAt).toISOString(),
+    };
+  }
+
+  async function viewOf(queue: QueueConfig, positionId: string, state: PositionState): Promise<PositionView> {
+    if (state.state === 'waiting') return waitingView(queue, positionId, state);
+    if (state.state === 'admitted') return admittedView(queue, positionId, state.sessionExpiresAt);
+    throw new AppError(
+      'POSITION_EXPIRED',
+      'This position is no longer in the queue (it expired, was cancelled, or its session ended); join again',
+    );
+  }
+
+  async function laneFor(req: JoinRequest): Promise<number> {
+    if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > MAX_LANE) {
+      throw new AppError('INVALID_REQUEST', `priority must be an integer from 0 to ${MAX_LANE}`);
+    }
+    if (req.priorityGrant) {
+      const grant = await tokens.verifyGrant(req.priorityGrant, req.queueId);
+      if (req.priority > grant.lane) throw forbidden(`The priority grant allows at most priority ${grant.lane}`);
+      return req.priority || grant.lane;
+    }
+    if (req.priority > 0 && !req.isAdmin) {
+      throw forbidden('priority above 0 needs proof: the admin key or a signed priority grant');
+    }
+    return req.priority;
+  }
+
+  async function positionOfTicket(queueId: string, ticket: string) {
+    const { positionId } = await tokens.verifyTicket(ticket, queueId);
+    return positionId;
+  }
+
+  return {
+    /** A new place, or the caller's existing one (`created: false`) when their ticket still holds one. */
+    async join(req: JoinRequest): Promise<{ created: boolean; view: PositionView }> {
+      const queue = await queues.resolve(req.queueId);
+      if (req.ticket) {
+        const positionId = await positionOfTicket(queue.id, req.ticket);
+        const state = await store.getPosition(queue.id, positionId);
+        if (state.state !== 'gone') return { created: false, view: await viewOf(queue, positionId, state) };
+      }
+      const lane = await laneFor(req);
+      const positionId = await nextPositionId(queue.id);
+      const result = await store.enqueue(queue.id, positionId, lane);
+      switch (result.kind) {
+        case 'queue_full':
+          metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'queue_full' });
+          throw new AppError('QUEUE_FULL', 'The queue is full; try again later', { queue_id: queue.id });
+        case 'maintenance':
+          metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'maintenance' });
+          throw new AppError('MAINTENANCE_MODE', 'The queue is in maintenance; try again later', { queue_id: queue.id });
+        case 'no_queue':
+          throw new AppError('NOT_FOUND', `Queue ${queue.id} does not exist`);
+      }
+      metrics.joins.inc({ queue_id: queue.id });
+      publish(
+        'position.enqueued',
+        queue.id,
+        { position_id: positionId, lane, position: result.position, metadata: req.metadata ?? {} },
+        result.now,
+      );
+      return { created: true, view: await waitingView(queue, positionId, result) };
+    },
+
+    async status(queueId: string, ticket: string): Promise<PositionView> {
+      const queue = await queues.resolve(queueId);
+      const positionId = await positionOfTicket(queue.id, ticket);
+      return viewOf(queue, positionId, await store.getPosition(queue.id, positionId));
+    },
+
+    async heartbeat(queueId: string, ticket: string): Promise<PositionView> {
+      const queue = await queues.resolve(queueId);
+      const positionId = await positionOfTicket(queue.id, ticket);
+      const state = await store.heartbeat(queue.id, positionId);
+      metrics.heartbeatsReceived.inc();
+      return viewOf(queue, positionId, state);
+    },
+
+    async leave(queueId: string, ticket: string): Promise<{ position_id: string; queue_id: string; status: 'cancelled' }> {
+      const queue = await queues.resolve(queueId);
+      const positionId = await positionOfTicket(queue.id, ticket);
+      if (!(await store.leave(queue.id, positionId))) {
+        throw new AppError('POSITION_EXPIRED', 'This position is not waiting any more (admitted, expired or cancelled)');
+      }
+      publish('position.cancelled', queue.id, { position_id: positionId });
+      return { position_id: positionId, queue_id: queue.id, status: 'cancelled' };
+    },
+  };
+}
+
+export type PositionService = ReturnType<typeof createPositionService>;

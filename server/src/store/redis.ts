@@ -1,0 +1,181 @@
+/**
+ * The Redis / DragonFly QueueStore. Every change that must be atomic is one Lua script
+ * (scripts/*.lua, one method each); reads that need no atomicity are plain commands. Times come
+ * from the store's TIME inside the scripts, never from this node.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { QueueConfig, QueueSettings } from '../domain/queue.js';
+import { assertLane, assertMaxBatch } from './arguments.js';
+import { QUEUES_KEY, heartbeatShardKey, heartbeatShardOf, positionIdsOfBlock, queueKeys } from './keys.js';
+import {
+  asArray,
+  asNullableNumber,
+  asNumber,
+  asStrings,
+  configToHashArgs,
+  hashToConfig,
+  parseCounts,
+  parsePositionState,
+  parseWaitingFacts,
+  StoreReplyError,
+} from './replies.js';
+import { registerScripts } from './scripts.js';
+import { planSweep } from './sweep-plan.js';
+import type { AdmitResult, EnqueueResult, QueueStore, SessionState, SweepResult } from './types.js';
+
+export interface RedisQueueStoreOptions {
+  /** Used only when the store opens its own connection from a URL. */
+  redisOptions?: RedisOptions;
+}
+
+/**
+ * A store on an existing connection (left open by close()) or on a new one opened from `url`
+ * (closed by close()).
+ */
+export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueStoreOptions = {}): QueueStore {
+  const ownsConnection = typeof redis === 'string';
+  const client = typeof redis === 'string' ? new Redis(redis, opts.redisOptions ?? {}) : redis;
+  const scripts = registerScripts(client);
+
+  async function storeNow(): Promise<number> {
+    const [sec, usec] = await client.time();
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  }
+
+  return {
+    now: storeNow,
+
+    async createQueue(config: QueueConfig) {
+      const k = queueKeys(config.id);
+      const created = asNumber(await scripts.createQueue([k.cfg], configToHashArgs(config)), 'createQueue') === 1;
+      if (created) await client.sadd(QUEUES_KEY, config.id);
+      return created;
+    },
+
+    async getQueue(queueId) {
+      return hashToConfig(await client.hgetall(queueKeys(queueId).cfg));
+    },
+
+    async updateQueue(queueId: string, patch: Partial<QueueSettings>, updatedAt: string) {
+      const k = queueKeys(queueId);
+      const reply = await scripts.updateQueue([k.cfg], configToHashArgs({ ...patch, updated_at: updatedAt }));
+      return reply === null ? null : hashToConfig(reply);
+    },
+
+    listQueues: () => client.smembers(QUEUES_KEY),
+
+    async reservePositionIds(queueId) {
+      return positionIdsOfBlock(await client.incr(queueKeys(queueId).ids));
+    },
+
+    async enqueue(queueId, positionId, lane): Promise<EnqueueResult> {
+      assertLane(lane);
+      const k = queueKeys(queueId);
+      const shard = heartbeatShardOf(positionId);
+      const raw = await scripts.enqueue(
+        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep],
+        [positionId, lane, shard],
+      );
+      const reply = asArray(raw, 'enqueue');
+      switch (reply[0]) {
+        case 'waiting':
+          return { kind: 'queued', ...parseWaitingFacts(reply, 'enqueue') };
+        case 'queue_full':
+        case 'maintenance':
+        case 'no_queue':
+          return { kind: reply[0] };
+        default:
+          throw new StoreReplyError('enqueue', raw);
+      }
+    },
+
+    async getPosition(queueId, positionId) {
+      const k = queueKeys(queueId);
+      return parsePositionState(await scripts.getPosition([k.wait, k.active, k.admlog], [positionId]), 'getPosition');
+    },
+
+    async heartbeat(queueId, positionId) {
+      const k = queueKeys(queueId);
+      const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
+      const raw = await scripts.heartbeat([k.cfg, k.wait, k.active, k.admlog, shardKey], [positionId]);
+      return parsePositionState(raw, 'heartbeat');
+    },
+
+    async leave(queueId, positionId) {
+      const k = queueKeys(queueId);
+      const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
+      return asNumber(await scripts.leave([k.wait, shardKey, k.stats], [positionId]), 'leave') === 1;
+    },
+
+    async admit(queueId, maxBatch): Promise<AdmitResult> {
+      assertMaxBatch(maxBatch);
+      const k = queueKeys(queueId);
+      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats], [maxBatch]);
+      const reply = asArray(raw, 'admit');
+      const now = asNumber(reply[0], 'admit');
+      const sessionExpiresAt = asNumber(reply[1], 'admit');
+      return {
+        now,
+        admitted: asStrings(reply[2], 'admit').map((positionId) => ({ positionId, admittedAt: now, sessionExpiresAt })),
+        endedSessions: asStrings(reply[3], 'admit'),
+      };
+    },
+
+    async sweep(queueId): Promise<SweepResult> {
+      const k = queueKeys(queueId);
+      // Planning reads need no atomicity: the script re-checks everything it changes, so a
+      // stale plan (another node sweeping at the same time) costs only a repeated visit.
+      const [state, ids] = await Promise.all([client.hmget(k.sweep, 'cursor', 'low'), client.get(k.ids)]);
+      const high = asNullableNumber(ids, 'sweep ids');
+      const shards = planSweep({
+        cursor: asNullableNumber(state[0] ?? null, 'sweep cursor'),
+        low: asNullableNumber(state[1] ?? null, 'sweep low'),
+        high,
+      });
+      if (high === null || shards.length === 0) return { now: await storeNow(), expired: [] };
+      const raw = await scripts.sweep(
+        [k.wait, k.stats, k.sweep, ...shards.map((shard) => heartbeatShardKey(queueId, shard))],
+        [high, ...shards],
+      );
+      const reply = asArray(raw, 'sweep');
+      return { now: asNumber(reply[0], 'sweep'), expired: asStrings(reply[1], 'sweep') };
+    },
+
+    async getSession(queueId, positionId): Promise<SessionState | null> {
+      const [score, now] = await Promise.all([client.zscore(queueKeys(queueId).active, positionId), storeNow()]);
+      const expiresAt = asNullableNumber(score, 'getSession');
+      // A session past its expiry has ended, even before admit removes it.
+      return expiresAt !== null && expiresAt > now ? { positionId, expiresAt, now } : null;
+    },
+
+    async touchSession(queueId, positionId) {
+      const k = queueKeys(queueId);
+      const raw = await scripts.touchSession([k.cfg, k.active], [positionId]);
+      if (raw === null) return null;
+      const reply = asArray(raw, 'touchSession');
+      return { positionId, expiresAt: asNumber(reply[0], 'touchSession'), now: asNumber(reply[1], 'touchSession') };
+    },
+
+    async endSession(queueId, positionId) {
+      const k = queueKeys(queueId);
+      return asNumber(await scripts.endSession([k.active, k.stats], [positionId]), 'endSession') === 1;
+    },
+
+    async stats(queueId) {
+      const k = queueKeys(queueId);
+      return parseCounts(await scripts.stats([k.wait, k.active, k.admlog, k.stats], []));
+    },
+
+    async ping() {
+      try {
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (ownsConnection) await client.quit();
+    },
+  };
+}

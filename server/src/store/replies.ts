@@ -1,0 +1,126 @@
+/**
+ * Turns raw Redis replies (script replies as documented in each .lua header, and the queue
+ * config hash) into the typed results of types.ts. A reply of an unexpected shape throws: it
+ * means a script and this file disagree, which must never pass silently.
+ */
+import { QUEUE_STATUSES, type QueueConfig, type QueueStatus } from '../domain/queue.js';
+import type { PositionState, QueueCounts, WaitingFacts } from './types.js';
+
+export class StoreReplyError extends Error {
+  constructor(what: string, reply: unknown) {
+    super(`unexpected store reply for ${what}: ${JSON.stringify(reply)}`);
+    this.name = 'StoreReplyError';
+  }
+}
+
+export function asArray(reply: unknown, what: string): unknown[] {
+  if (!Array.isArray(reply)) throw new StoreReplyError(what, reply);
+  return reply;
+}
+
+export function asNumber(reply: unknown, what: string): number {
+  const n = typeof reply === 'string' ? Number(reply) : reply;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new StoreReplyError(what, reply);
+  return n;
+}
+
+export function asNullableNumber(reply: unknown, what: string): number | null {
+  return reply === null ? null : asNumber(reply, what);
+}
+
+export function asStrings(reply: unknown, what: string): string[] {
+  const list = asArray(reply, what);
+  if (!list.every((item): item is string => typeof item === 'string')) throw new StoreReplyError(what, reply);
+  return list;
+}
+
+/** `{'waiting', position, length, count, oldest|nil, now}` → WaitingFacts. */
+export function parseWaitingFacts(reply: unknown[], what: string): WaitingFacts {
+  return {
+    position: asNumber(reply[1], what),
+    queueLength: asNumber(reply[2], what),
+    admittedInWindow: asNumber(reply[3], what),
+    oldestAdmissionInWindow: asNullableNumber(reply[4], what),
+    now: asNumber(reply[5], what),
+  };
+}
+
+/** The shared position reply of position-state.lua. */
+export function parsePositionState(raw: unknown, what: string): PositionState {
+  const reply = asArray(raw, what);
+  switch (reply[0]) {
+    case 'waiting':
+      return { state: 'waiting', ...parseWaitingFacts(reply, what) };
+    case 'admitted':
+      return { state: 'admitted', sessionExpiresAt: asNumber(reply[1], what), now: asNumber(reply[2], what) };
+    case 'gone':
+      return { state: 'gone' };
+    default:
+      throw new StoreReplyError(what, raw);
+  }
+}
+
+export function parseCounts(raw: unknown): QueueCounts {
+  const r = asArray(raw, 'stats');
+  const n = (i: number) => asNumber(r[i], 'stats');
+  return {
+    now: n(0),
+    waiting: n(1),
+    active: n(2),
+    admittedInWindow: n(3),
+    oldestAdmissionInWindow: asNullableNumber(r[4], 'stats'),
+    totalEnqueued: n(5),
+    totalAdmitted: n(6),
+    totalExpired: n(7),
+    totalCancelled: n(8),
+    totalSessionsEnded: n(9),
+  };
+}
+
+const NUMERIC_FIELDS = [
+  'max_active_users',
+  'max_queue_size',
+  'admission_rate_per_minute',
+  'session_duration_seconds',
+  'heartbeat_interval_seconds',
+  'heartbeat_timeout_seconds',
+] as const;
+
+/** QueueConfig (or a patch of it) → flat field/value list for HSET; undefined fields skipped. */
+export function configToHashArgs(config: Partial<QueueConfig>): string[] {
+  const args: string[] = [];
+  for (const [field, value] of Object.entries(config)) {
+    if (value !== undefined) args.push(field, String(value));
+  }
+  return args;
+}
+
+/** A config hash (HGETALL object or flat list) → QueueConfig; null for an empty hash. */
+export function hashToConfig(raw: unknown): QueueConfig | null {
+  let hash: Record<string, string>;
+  if (Array.isArray(raw)) {
+    const flat = asStrings(raw, 'queue config');
+    hash = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+  } else if (raw !== null && typeof raw === 'object') {
+    hash = raw as Record<string, string>;
+  } else {
+    throw new StoreReplyError('queue config', raw);
+  }
+  if (hash.id === undefined) return null;
+  const status = hash.status;
+  if (!QUEUE_STATUSES.includes(status as QueueStatus)) throw new StoreReplyError('queue config status', hash);
+  const numbers = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f, asNumber(hash[f], `queue config ${f}`)])) as Record<
+    (typeof NUMERIC_FIELDS)[number],
+    number
+  >;
+  return {
+    id: hash.id,
+    name: hash.name ?? '',
+    target_url: hash.target_url ?? '',
+    ...numbers,
+    status: status as QueueStatus,
+    created_at: hash.created_at ?? '',
+    updated_at: hash.updated_at ?? '',
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * The three tokens of DESIGN §4 and their pinned verification (§6 invariant 6).
+ *
+ * - ticket (`wr-ticket+jwt`): proves a position; HS256 with the secret every node shares, so it
+ *   is cheap to sign on the join path and to refresh.
+ * - session (`wr-session+jwt`): the admission token the origin verifies offline through the JWKS;
+ *   asymmetric, `kid` in the header, `exp` = session end.
+ * - grant (`wr-grant+jwt`): an operator-issued proof that a visitor may join a priority lane.
+ *
+ * Every kind has its own `typ` and `aud`, and every verification pins algorithm, issuer,
+ * audience, `typ` and queue, so no token can stand in for another kind or another queue. The
+ * alg pin is what defeats `alg: none` and HS/RS confusion; the key set also refuses unknown kids.
+ */
+import { randomBytes } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { AppError, invalidRequest, unauthorized } from '../domain/errors.js';
+import { MAX_LANE } from '../domain/queue.js';
+import { createLru } from './lru.js';
+import type { PublicJwkSet, SigningKeySet } from './keys.js';
+
+export const TOKEN_TYPES = {
+  ticket: 'wr-ticket+jwt',
+  session: 'wr-session+jwt',
+  grant: 'wr-grant+jwt',
+} as const;
+
+export const TOKEN_AUDIENCES = {
+  ticket: 'waiting-room:ticket',
+  session: 'waiting-room:origin',
+  grant: 'waiting-room:grant',
+} as const;
+
+type TokenKind = keyof typeof TOKEN_TYPES;
+
+const LABELS: Record<TokenKind, string> = { ticket: 'ticket', session: 'session token', grant: 'priority grant' };
+
+/** Nodes' clocks drift a little; seconds, not minutes. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+const MIN_TICKET_SECRET_BYTES = 32;
+/** Re-pushing an admission (reconnect, status poll) must not re-sign: RS256 manages ~2.5k/s. */
+const SESSION_TOKEN_CACHE_SIZE = 10_000;
+
+export interface TokenServiceOptions {
+  /** Shared by every node; signs tickets and priority grants. At least 32 bytes. */
+  ticketSecret: Uint8Array;
+  signingKeys: SigningKeySet;
+  issuer: string;
+  ticketTtlSeconds: number;
+  /** Milliseconds since the epoch; injected by tests. */
+  clock?: () => number;
+}
+
+export interface SignedTicket {
+  token: string;
+  /** ms since the epoch */
+  expiresAt: number;
+}
+
+export interface VerifiedTicket {
+  positionId: string;
+  /** ms since the epoch */
+  expiresAt: number;
+}
+
+export interface SessionClaims {
+  queueId: string;
+  positionId: string;
+  sessionId: string;
+  /** ms since the epoch; the token's `exp` is this rounded down to whole seconds. */
+  expiresAt: number;
+}
+
+export interface GrantClaims {
+  queueId: string;
+  /** 1..MAX_LANE */
+  lane: number;
+  /** ms since the epoch */
+  expiresAt: number;
+}
+
+export interface VerifiedGrant {
+  lane: number;
+}
+
+export interface TokenService {
+  signTicket(queueId: string, positionId: string): Promise<SignedTicket>;
+  verifyTicket(token: string, queueId: string): Promise<VerifiedTicket>;
+  signSession(claims: SessionClaims): Promise<string>;
+  /** Without `queueId` any of our queues is accepted (e.g. `/api/v1/sessions/{id}`). */
+  verifySession(token: string, queueId?: string): Promise<SessionClaims>;
+  signGrant(claims: GrantClaims): Promise<string>;
+  verifyGrant(token: string, queueId: string): Promise<VerifiedGrant>;
+  jwks(): PublicJwkSet;
+}
+
+export function createTokenService(opts: TokenServiceOptions): TokenService {
+  if (opts.ticketSecret.byteLength < MIN_TICKET_SECRET_BYTES)
+    throw new Error(`ticket secret must be at least ${MIN_TICKET_SECRET_BYTES} bytes`);
+  if (!Number.isInteger(opts.ticketTtlSeconds) || opts.ticketTtlSeconds <= 0)
+    throw new Error('ticketTtlSeconds must be a positive integer');
+  if (opts.issuer === '') throw new Error('issuer must not be empty');
+
+  // A private copy: a caller zeroing or reusing its buffer must not change our key.
+  const secret = new Uint8Array(opts.ticketSecret);
+  const { issuer, ticketTtlSeconds, signingKeys } = opts;
+  const clock = opts.clock ?? Date.now;
+  const nowSeconds = () => Math.floor(clock() / 1000);
+  const verifyKeys = new Map(signingKeys.keys.map((k) => [k.kid, k.verifyKey]));
+  const sessionTokens = createLru<Promise<string>>(SESSION_TOKEN_CACHE_SIZE);
+
+  const resolveSessionKey: JWTVerifyGetKey = (header) => {
+    const key = header.kid === undefined ? undefined : verifyKeys.get(header.kid);
+    if (!key) throw unauthorized(`invalid ${LABELS.session}`);
+    return key;
+  };
+
+  /** Verifies signature and the pinned header/claims; maps every failure to UNAUTHORIZED. */
+  async function verify(
+    kind: TokenKind,
+    token: string,
+    key: Uint8Array | JWTVerifyGetKey,
+    algorithm: string,
+    requiredClaims: string[],
+  ): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: [algorithm],
+        issuer,
+        audience: TOKEN_AUDIENCES[kind],
+        typ: TOKEN_TYPES[kind],
+        requiredClaims: ['exp', 'qid', ...requiredClaims],
+        currentDate: new Date(clock()),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      });
+      return payload;
+    } catch (err) {
+      throw rejection(err, kind);
+    }
+  }
+
+  function expectQueue(kind: TokenKind, payload: JWTPayload, queueId: string | undefined): string {
+    const qid = payload.qid;
+    if (typeof qid !== 'string') throw unauthorized(`invalid ${LABELS[kind]}`);
+    if (queueId !== undefined && qid !== queueId) throw unauthorized(`${LABELS[kind]} is for another queue`);
+    return qid;
+  }
+
+  function signHs256(kind: 'ticket' | 'grant', claims: JWTPayload, subject: string | null, exp: number) {
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: TOKEN_TYPES[kind] })
+      .setIssuer(issuer)
+      .setAudience(TOKEN_AUDIENCES[kind])
+      .setIssuedAt(nowSeconds())
+      .setExpirationTime(exp)
+      .setJti(newJti());
+    if (subject !== null) jwt.setSubject(subject);
+    return jwt.sign(secret);
+  }
+
+  return {
+    async signTicket(queueId, positionId) {
+      const exp = nowSeconds() + ticketTtlSeconds;
+      const token = await signHs256('ticket', { qid: queueId }, positionId, exp);
+      return { token, expiresAt: exp * 1000 };
+    },
+
+    async verifyTicket(token, queueId) {
+      const payload = await verify('ticket', token, secret, 'HS256', ['sub']);
+      expectQueue('ticket', payload, queueId);
+      const { sub, exp } = payload;
+      if (typeof sub !== 'string' || sub === '' || exp === undefined) throw unauthorized('invalid ticket');
+      return { positionId: sub, expiresAt: exp * 1000 };
+    },
+
+    signSession(claims) {
+      if (!Number.isFinite(claims.expiresAt))
+        return Promise.reject(new Error('session expiresAt must be a finite number'));
+      const cacheKey = [claims.queueId, claims.positionId, claims.sessionId, claims.expiresAt].join('\n');
+      const cached = sessionTokens.get(cacheKey);
+      if (cached) return cached;
+      const signing = new SignJWT({ qid: claims.queueId, pid: claims.positionId })
+        .setProtectedHeader({ alg: signingKeys.alg, kid: signingKeys.activeKid, typ: TOKEN_TYPES.session })
+        .setIssuer(issuer)
+        .setAudience(TOKEN_AUDIENCES.session)
+        .setSubject(claims.sessionId)
+        .setIssuedAt(nowSeconds())
+        .setExpirationTime(Math.floor(claims.expiresAt / 1000))
+        .sign(signingKeys.signingKey);
+      // Cache the promise, so concurrent asks for one session share one signature.
+      sessionTokens.set(cacheKey, signing);
+      signing.catch(() => sessionTokens.delete(cacheKey));
+      return signing;
+    },
+
+    async verifySession(token, queueId) {
+      const payload = await verify('session', token, resolveSessionKey, signingKeys.alg, ['sub', 'pid']);
+      const qid = expectQueue('session', payload, queueId);
+      const { sub, pid, exp } = payload;
+      if (typeof sub !== 'string' || typeof pid !== 'string' || exp === undefined)
+        throw unauthorized('invalid session token');
+      return { queueId: qid, positionId: pid, sessionId: sub, expiresAt: exp * 1000 };
+    },
+
+    async signGrant(claims) {
+      if (!isLane(claims.lane)) throw invalidRequest(`lane must be an integer from 1 to ${MAX_LANE}`);
+      if (!Number.isFinite(claims.expiresAt)) throw new Error('grant expiresAt must be a finite number');
+      return signHs256('grant', { qid: claims.queueId, lane: claims.lane }, null, Math.floor(claims.expiresAt / 1000));
+    },
+
+    async verifyGrant(token, queueId) {
+      const payload = await verify('grant', token, secret, 'HS256', ['lane']);
+      expectQueue('grant', payload, queueId);
+      if (!isLane(payload.lane)) throw unauthorized('invalid priority grant');
+      return { lane: payload.lane };
+    },
+
+    jwks() {
+      return signingKeys.jwks;
+    },
+  };
+}
+
+function isLane(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_LANE;
+}
+
+function newJti(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** Says what a legitimate holder can act on (expired, wrong queue) and nothing about why a forgery failed. */
+function rejection(err: unknown, kind: TokenKind): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof errors.JWTExpired) return unauthorized(`${LABELS[kind]} expired`);
+  return unauthorized(`invalid ${LABELS[kind]}`);
+}

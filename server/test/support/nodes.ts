@@ -1,0 +1,105 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { startNode, type WaitingRoomNode } from '../../src/app.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const TICKET_SECRET = 'test-ticket-secret-0123456789-0123456789';
+
+/** One RSA key for every node a test process starts, as a deployment shares its key file. */
+export const SIGNING_KEY_FILE = (() => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const file = join(mkdtempSync(join(tmpdir(), 'wr-test-')), 'signing.pem');
+  writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return file;
+})();
+
+/** A unique queue id per test, so suites run in parallel against one Redis. */
+export const uniqueQueueId = (prefix = 't') => `${prefix}-${randomUUID().slice(0, 12)}`;
+
+export interface TestNode extends WaitingRoomNode {
+  url: string;
+}
+
+/** Starts a node on a random port; `redis: true` shares the real Redis, otherwise embedded. */
+export async function startTestNode(
+  opts: { redis?: boolean; env?: Record<string, string>; clock?: () => number } = {},
+): Promise<TestNode> {
+  const config: Readonly<Config> = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ADMIN_API_KEY: ADMIN_KEY,
+    TICKET_SECRET,
+    IP_SALT: 'test-salt-0123',
+    JWT_PRIVATE_KEY_FILE: SIGNING_KEY_FILE,
+    ADMISSION_TICK_MS: '50',
+    SWEEP_INTERVAL_MS: '200',
+    ENQUEUE_RATE_LIMIT_PER_MINUTE: '0',
+    STATUS_RATE_LIMIT_PER_MINUTE: '0',
+    ...(opts.redis ? { DRAGONFLYDB_URL: REDIS_URL } : {}),
+    ...opts.env,
+  });
+  const node = await startNode({ config, logger: createLogger(config.logLevel), clock: opts.clock });
+  return Object.assign(node, { url: `http://127.0.0.1:${node.port}` });
+}
+
+export interface Json {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+/** fetch + JSON, never throwing on an HTTP error status. */
+export async function call(
+  url: string,
+  init: { method?: string; body?: unknown; rawBody?: string; token?: string; headers?: Record<string, string> } = {},
+): Promise<Json> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  let body: string | undefined = init.rawBody;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export async function createQueue(node: TestNode, settings: Record<string, unknown>): Promise<Json> {
+  const res = await call(`${node.url}/api/v1/admin/queues`, {
+    method: 'POST',
+    body: settings,
+    headers: { 'x-admin-key': ADMIN_KEY },
+  });
+  if (res.status !== 201) throw new Error(`create queue failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res;
+}
+
+export async function enqueue(node: TestNode, queueId: string, body: unknown = {}, headers: Record<string, string> = {}) {
+  return call(`${node.url}/api/v1/queues/${queueId}/enqueue`, { method: 'POST', body, headers });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` returns a value or the time is up. */
+export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('waitFor: timed out');
+    await sleep(stepMs);
+  }
+}
