@@ -362,6 +362,18 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect(await store.stats(id)).toMatchObject({ waiting: 1, active: 1, totalExpired: 2, totalEnqueued: 4 });
     });
 
+    it('still expires a position enqueued from an old id block the sweeper had moved past', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1 });
+      const oldBlock = await store.reservePositionIds(id);
+      await store.reservePositionIds(id);
+      const [recent] = await enqueueMany(id, 1); // a third block, so the first two are "old"
+      expect(await sweepCycle(id)).toEqual([]); // the sweeper skips the empty leading shards
+      const late = oldBlock[5] as string;
+      expect((await store.enqueue(id, late, 0)).kind).toBe('queued');
+      await sleep(2_200);
+      expect([...(await sweepCycle(id))].sort()).toEqual([late, recent].sort());
+    });
+
     it('counts everything that happened in stats', async () => {
       const id = await newQueue({ admission_rate_per_minute: 6000 });
       const empty = await store.stats(id);

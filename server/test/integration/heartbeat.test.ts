@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createQueue, enqueue, sleep, startTestNode, uniqueQueueId, type TestNode } from '../support/nodes.js';
+
+const expiredCount = async (node: TestNode, queueId: string) => {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`waiting_room_positions_expired_total{queue_id="${queueId}"}`));
+  return line ? Number(line.split(' ')[1]) : 0;
+};
+
+/** REST visitors keep their place with heartbeats; the sweeper expires the silent ones. */
+describe.each([
+  ['embedded', false],
+  ['redis, two nodes', true],
+])('heartbeat sweeper (%s)', (_name, redis) => {
+  let nodes: TestNode[];
+  beforeAll(async () => {
+    nodes = await Promise.all([startTestNode({ redis }), ...(redis ? [startTestNode({ redis })] : [])]);
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+  });
+
+  it('expires a visitor whose heartbeats stopped, keeps the one who heartbeats, and counts it', async () => {
+    const [a, b] = [nodes[0]!, nodes.at(-1)!];
+    const q = uniqueQueueId('hb');
+    await createQueue(a, { id: q, status: 'paused', heartbeat_interval_seconds: 1, heartbeat_timeout_seconds: 2 });
+    const silent = await enqueue(a, q);
+    const alive = await enqueue(b, q);
+    const before = (await expiredCount(a, q)) + (redis ? await expiredCount(b, q) : 0);
+
+    const deadline = Date.now() + 4_500;
+    while (Date.now() < deadline) {
+      const hb = await call(`${b.url}/api/v1/queues/${q}/heartbeat`, { method: 'POST', token: String(alive.body.token), body: {} });
+      expect(hb.status).toBe(200);
+      await sleep(400);
+    }
+    const gone = await call(`${a.url}/api/v1/queues/${q}/status`, { token: String(silent.body.token) });
+    expect(gone.status).toBe(410);
+    expect(gone.body).toMatchObject({ error: { code: 'POSITION_EXPIRED' } });
+    const kept = await call(`${a.url}/api/v1/queues/${q}/status`, { token: String(alive.body.token) });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({ position: 1, queue_length: 1 });
+    const after = (await expiredCount(a, q)) + (redis ? await expiredCount(b, q) : 0);
+    expect(after - before).toBe(1);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    expect(metrics).toMatch(/waiting_room_cleanup_duration_seconds_count \d+/);
+  });
+});
