@@ -48,7 +48,9 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
     async createQueue(config: QueueConfig) {
       const k = queueKeys(config.id);
       const created = asNumber(await scripts.createQueue([k.cfg], configToHashArgs(config)), 'createQueue') === 1;
-      if (created) await client.sadd(QUEUES_KEY, config.id);
+      // A separate command (wr:queues is in another slot). Added even when the queue existed,
+      // so a crash between the two steps is repaired by the next create attempt.
+      await client.sadd(QUEUES_KEY, config.id);
       return created;
     },
 

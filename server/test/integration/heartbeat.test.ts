@@ -9,12 +9,12 @@ const expiredCount = async (node: TestNode, queueId: string) => {
 
 /** REST visitors keep their place with heartbeats; the sweeper expires the silent ones. */
 describe.each([
-  ['embedded', false],
-  ['redis, two nodes', true],
-])('heartbeat sweeper (%s)', (_name, redis) => {
+  ['embedded', undefined],
+  ['redis, two nodes', 3],
+])('heartbeat sweeper (%s)', (_name, redisDb) => {
   let nodes: TestNode[];
   beforeAll(async () => {
-    nodes = await Promise.all([startTestNode({ redis }), ...(redis ? [startTestNode({ redis })] : [])]);
+    nodes = await Promise.all([startTestNode({ redisDb }), ...(redisDb ? [startTestNode({ redisDb })] : [])]);
   });
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.close()));
@@ -26,7 +26,7 @@ describe.each([
     await createQueue(a, { id: q, status: 'paused', heartbeat_interval_seconds: 1, heartbeat_timeout_seconds: 2 });
     const silent = await enqueue(a, q);
     const alive = await enqueue(b, q);
-    const before = (await expiredCount(a, q)) + (redis ? await expiredCount(b, q) : 0);
+    const before = (await expiredCount(a, q)) + (redisDb ? await expiredCount(b, q) : 0);
 
     const deadline = Date.now() + 4_500;
     while (Date.now() < deadline) {
@@ -40,7 +40,7 @@ describe.each([
     const kept = await call(`${a.url}/api/v1/queues/${q}/status`, { token: String(alive.body.token) });
     expect(kept.status).toBe(200);
     expect(kept.body).toMatchObject({ position: 1, queue_length: 1 });
-    const after = (await expiredCount(a, q)) + (redis ? await expiredCount(b, q) : 0);
+    const after = (await expiredCount(a, q)) + (redisDb ? await expiredCount(b, q) : 0);
     expect(after - before).toBe(1);
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(metrics).toMatch(/waiting_room_cleanup_duration_seconds_count \d+/);

@@ -26,9 +26,9 @@ describe('invariants across three nodes on one Redis', () => {
 
   beforeAll(async () => {
     nodes = await Promise.all([
-      startTestNode({ redis: true }),
-      startTestNode({ redis: true, clock: () => Date.now() + 7_000 }),
-      startTestNode({ redis: true, clock: () => Date.now() - 3_000 }),
+      startTestNode({ redisDb: 1 }),
+      startTestNode({ redisDb: 1, clock: () => Date.now() + 7_000 }),
+      startTestNode({ redisDb: 1, clock: () => Date.now() - 3_000 }),
     ]);
     for (const n of nodes) n.bus.subscribe((e) => events.push(e));
   });

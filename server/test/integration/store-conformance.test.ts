@@ -1,6 +1,6 @@
 /**
  * One suite, both QueueStore implementations: the in-memory store and the Redis store against
- * the real Redis at REDIS_URL (default 127.0.0.1:6379). Both run on real time (Redis's clock
+ * the real Redis at REDIS_URL (default 127.0.0.1:6379, database 9). Both run on real time (Redis's clock
  * cannot be moved), so time-dependent cases use 1–2 s timeouts; each test has its own queue id,
  * so tests run concurrently, and the Redis keys of every queue are deleted afterwards.
  */
@@ -21,13 +21,18 @@ import { createRedisQueueStore } from '../../src/store/redis.js';
 import type { Admission, QueueStore } from '../../src/store/types.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * A database of its own (unless REDIS_URL names one): a server running on the same Redis ticks
+ * every queue listed in wr:queues, and would admit and sweep this suite's queues under it.
+ */
+const REDIS_OPTIONS = { db: 9 };
 
 /** Redis queue ids to delete after the file. */
 const redisQueueIds: string[] = [];
 let admin: Redis;
 
 beforeAll(() => {
-  admin = new Redis(REDIS_URL);
+  admin = new Redis(REDIS_URL, REDIS_OPTIONS);
 });
 
 afterAll(async () => {
@@ -59,8 +64,14 @@ function queueConfig(id: string, overrides: Partial<QueueSettings> = {}): QueueC
 
 const implementations = [
   { name: 'memory', redis: false, create: (): QueueStore => createMemoryQueueStore() },
-  { name: 'redis', redis: true, create: (): QueueStore => createRedisQueueStore(REDIS_URL) },
+  {
+    name: 'redis',
+    redis: true,
+    create: (): QueueStore => createRedisQueueStore(REDIS_URL, { redisOptions: REDIS_OPTIONS }),
+  },
 ];
+
+type Six = [string, string, string, string, string, string];
 
 /** Admissions in the 60 s window ending at each admission: the most any window ever held. */
 function maxInAnyWindow(admissions: readonly Admission[]): number {
@@ -117,8 +128,9 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect(await store.createQueue(queueConfig(id, { name: 'other' }))).toBe(false);
       expect(await store.getQueue(id)).toEqual(config);
 
-      const updated = await store.updateQueue(id, { status: 'paused', max_queue_size: 7 }, '2030-01-01T00:00:00.000Z');
-      expect(updated).toEqual({ ...config, status: 'paused', max_queue_size: 7, updated_at: '2030-01-01T00:00:00.000Z' });
+      const at = '2030-01-01T00:00:00.000Z';
+      const updated = await store.updateQueue(id, { status: 'paused', max_queue_size: 7 }, at);
+      expect(updated).toEqual({ ...config, status: 'paused', max_queue_size: 7, updated_at: at });
       expect(await store.getQueue(id)).toEqual(updated);
       expect(await store.listQueues()).toContain(id);
 
@@ -143,7 +155,7 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
 
     it('orders higher lanes first and FIFO within a lane, and admits in that order', async () => {
       const id = await newQueue({ admission_rate_per_minute: 6000 });
-      const [a, b, c, d, e, f] = (await store.reservePositionIds(id)) as [string, string, string, string, string, string];
+      const [a, b, c, d, e, f] = (await store.reservePositionIds(id)) as Six;
       const joins: [string, number, number][] = [
         [a, 0, 1],
         [b, 2, 1],
@@ -453,28 +465,47 @@ describe('memory store on a moved clock', () => {
 });
 
 describe('redis store memory', () => {
+  const count = 20_000;
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+
+  /** Enqueues `count` visitors into a fresh queue; bytes per visitor by INFO and by MEMORY USAGE. */
+  async function measure(store: QueueStore): Promise<{ byInfo: number; byKeys: number }> {
+    const id = `conf-${randomUUID().slice(0, 8)}`;
+    redisQueueIds.push(id);
+    await store.createQueue(queueConfig(id, { max_queue_size: 50_000 }));
+    const ids: string[] = [];
+    while (ids.length < count + 1) ids.push(...(await store.reservePositionIds(id)));
+    // One enqueue first, so the queue's fixed keys and the script cache are not counted.
+    await store.enqueue(id, ids[0] as string, 0);
+    const before = await usedMemory();
+    for (let i = 1; i <= count; i += 1000) {
+      await Promise.all(ids.slice(i, Math.min(i + 1000, count + 1)).map((p) => store.enqueue(id, p, 0)));
+    }
+    const byInfo = ((await usedMemory()) - before) / count;
+    expect((await store.stats(id)).waiting).toBe(count + 1);
+    const keys = await admin.keys(`${queueKeys(id).cfg.slice(0, -'cfg'.length)}*`);
+    let bytes = 0;
+    for (const key of keys) bytes += Number(await admin.memory('USAGE', key, 'SAMPLES', 0));
+    return { byInfo, byKeys: bytes / count };
+  }
+
   it('stays under 200 bytes of store memory per waiting visitor', async () => {
-    const store = createRedisQueueStore(REDIS_URL);
+    const store = createRedisQueueStore(REDIS_URL, { redisOptions: REDIS_OPTIONS });
     try {
-      const id = `conf-${randomUUID().slice(0, 8)}`;
-      redisQueueIds.push(id);
-      await store.createQueue(queueConfig(id, { max_queue_size: 50_000 }));
-      const count = 20_000;
-      const ids: string[] = [];
-      while (ids.length < count + 1) ids.push(...(await store.reservePositionIds(id)));
-      // One enqueue first, so the queue's fixed keys and the script cache are not counted.
-      await store.enqueue(id, ids[0] as string, 0);
-      const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
-      const before = await usedMemory();
-      for (let i = 1; i <= count; i += 1000) {
-        const chunk = ids.slice(i, Math.min(i + 1000, count + 1));
-        await Promise.all(chunk.map((p) => store.enqueue(id, p, 0)));
+      // used_memory is server-wide: other test files writing or deleting at the same moment
+      // move it either way, so a reading outside the plausible band is retried. MEMORY USAGE of
+      // this queue's own keys is exact and must hold every time.
+      const readings: number[] = [];
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const { byInfo, byKeys } = await measure(store);
+        console.log(`redis store: ${byInfo.toFixed(1)} B/visitor (used_memory), ${byKeys.toFixed(1)} (MEMORY USAGE)`);
+        expect(byKeys).toBeGreaterThan(50);
+        expect(byKeys).toBeLessThan(200);
+        readings.push(byInfo);
+        if (byInfo > 50 && byInfo < 200) break;
       }
-      const perVisitor = ((await usedMemory()) - before) / count;
-      console.log(`redis store: ${perVisitor.toFixed(1)} bytes per waiting visitor`);
-      expect((await store.stats(id)).waiting).toBe(count + 1);
-      expect(perVisitor).toBeGreaterThan(0);
-      expect(perVisitor).toBeLessThan(200);
+      expect(readings.at(-1)).toBeGreaterThan(50);
+      expect(readings.at(-1)).toBeLessThan(200);
     } finally {
       await store.close();
     }

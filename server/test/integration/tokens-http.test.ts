@@ -17,7 +17,7 @@ describe('tokens over HTTP', () => {
 
   beforeAll(async () => {
     // Node b's clock is 20 minutes ahead: tickets (15 min) signed by a are expired in b's eyes.
-    [a, b] = await Promise.all([startTestNode({ redis: true }), startTestNode({ redis: true })]);
+    [a, b] = await Promise.all([startTestNode({ redisDb: 2 }), startTestNode({ redisDb: 2 })]);
     queue = uniqueQueueId('tok');
     otherQueue = uniqueQueueId('tok');
     await createQueue(a, { id: queue, admission_rate_per_minute: 600, target_url: 'https://shop.example/' });
@@ -91,7 +91,7 @@ describe('tokens over HTTP', () => {
     });
 
     it('expired (a node whose clock is past the ticket expiry)', async () => {
-      const late = await startTestNode({ redis: true, clock: () => Date.now() + 20 * 60_000 });
+      const late = await startTestNode({ redisDb: 2, clock: () => Date.now() + 20 * 60_000 });
       try {
         await expect401(`${late.url}/api/v1/queues/${otherQueue}/status`, otherQueueTicket);
       } finally {

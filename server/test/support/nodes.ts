@@ -7,6 +7,19 @@ import { startNode, type WaitingRoomNode } from '../../src/app.js';
 import { createLogger } from '../../src/observability/logger.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Each test file that starts Redis-backed nodes gives them a database of its own: every node's
+ * admission loop serves every queue in its database, and a node of another file (another
+ * process, another in-process bus) would admit visitors whose events this file never sees.
+ */
+export function redisUrlFor(db: number): string {
+  usedRedisDbs.add(db);
+  const url = new URL(REDIS_URL);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+export const usedRedisDbs = new Set<number>();
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const TICKET_SECRET = 'test-ticket-secret-0123456789-0123456789';
 
@@ -18,16 +31,23 @@ export const SIGNING_KEY_FILE = (() => {
   return file;
 })();
 
+/** Queue ids this test file made; the setup file removes them from Redis afterwards. */
+export const createdQueueIds = new Set<string>();
+
 /** A unique queue id per test, so suites run in parallel against one Redis. */
-export const uniqueQueueId = (prefix = 't') => `${prefix}-${randomUUID().slice(0, 12)}`;
+export function uniqueQueueId(prefix = 't'): string {
+  const id = `${prefix}-${randomUUID().slice(0, 12)}`;
+  createdQueueIds.add(id);
+  return id;
+}
 
 export interface TestNode extends WaitingRoomNode {
   url: string;
 }
 
-/** Starts a node on a random port; `redis: true` shares the real Redis, otherwise embedded. */
+/** Starts a node on a random port; with `redisDb` on the real Redis (that database), otherwise embedded. */
 export async function startTestNode(
-  opts: { redis?: boolean; env?: Record<string, string>; clock?: () => number } = {},
+  opts: { redisDb?: number; env?: Record<string, string>; clock?: () => number } = {},
 ): Promise<TestNode> {
   const config: Readonly<Config> = loadConfig({
     PORT: '0',
@@ -41,7 +61,7 @@ export async function startTestNode(
     SWEEP_INTERVAL_MS: '200',
     ENQUEUE_RATE_LIMIT_PER_MINUTE: '0',
     STATUS_RATE_LIMIT_PER_MINUTE: '0',
-    ...(opts.redis ? { DRAGONFLYDB_URL: REDIS_URL } : {}),
+    ...(opts.redisDb !== undefined ? { DRAGONFLYDB_URL: redisUrlFor(opts.redisDb) } : {}),
     ...opts.env,
   });
   const node = await startNode({ config, logger: createLogger(config.logLevel), clock: opts.clock });

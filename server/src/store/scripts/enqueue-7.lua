@@ -36,7 +36,7 @@ if not redis.call('ZSCORE', KEYS[2], id) then
   -- The sweeper skips leading empty shards; a node may enqueue into an old block after the
   -- sweeper moved past it, so pull the sweeper's low mark back down to this shard.
   local low = tonumber(redis.call('HGET', KEYS[7], 'low'))
-  if false then redis.call('HSET', KEYS[7], 'low', string.format('%d', shard)) end
+  if low and shard < low then redis.call('HSET', KEYS[7], 'low', string.format('%d', shard)) end
 end
 
 local deadline = math.floor(now / 1000) + tonumber(cfg[3])
