@@ -95,7 +95,15 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     maxAutoCreated: config.maxAutoCreatedQueues,
     defaultTargetUrl: config.defaultTargetUrl,
   });
-  const positions = createPositionService({ store, queues, tokens, publish, metrics });
+  const positions = createPositionService({
+    store,
+    queues,
+    tokens,
+    publish,
+    metrics,
+    ticketReuseMinRemainingMs: (config.ticketTtlSeconds * 1000) / 2,
+    clock,
+  });
   const sessions = createSessionService({ store, queues, tokens, publish, metrics });
   const loop = startAdmissionLoop({
     store,

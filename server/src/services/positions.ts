@@ -54,15 +54,35 @@ export interface PositionServiceDeps {
   tokens: TokenService;
   publish: Publish;
   metrics: Metrics;
+  /** A presented ticket with more life than this left is handed back instead of re-signed. */
+  ticketReuseMinRemainingMs: number;
+  clock?: () => number;
+}
+
+interface HeldTicket {
+  token: string;
+  expiresAt: number;
 }
 
 /** Joining, looking up, keeping and leaving a place in a queue. */
 export function createPositionService(deps: PositionServiceDeps) {
   const { store, queues, tokens, publish, metrics } = deps;
+  const clock = deps.clock ?? Date.now;
   const nextPositionId = createPositionIdPool(store);
 
-  async function waitingView(queue: QueueConfig, positionId: string, facts: WaitingFacts): Promise<WaitingView> {
-    const ticket = await tokens.signTicket(queue.id, positionId);
+  /** Signing is the dearest part of a status call: a ticket with ample life left is reused. */
+  async function ticketFor(queueId: string, positionId: string, held?: HeldTicket): Promise<HeldTicket> {
+    if (held && held.expiresAt - clock() > deps.ticketReuseMinRemainingMs) return held;
+    return tokens.signTicket(queueId, positionId);
+  }
+
+  async function waitingView(
+    queue: QueueConfig,
+    positionId: string,
+    facts: WaitingFacts,
+    held?: HeldTicket,
+  ): Promise<WaitingView> {
+    const ticket = await ticketFor(queue.id, positionId, held);
     const rate = measuredRatePerMinute(
       facts.admittedInWindow,
       facts.oldestAdmissionInWindow,
@@ -99,8 +119,13 @@ export function createPositionService(deps: PositionServiceDeps) {
     };
   }
 
-  async function viewOf(queue: QueueConfig, positionId: string, state: PositionState): Promise<PositionView> {
-    if (state.state === 'waiting') return waitingView(queue, positionId, state);
+  async function viewOf(
+    queue: QueueConfig,
+    positionId: string,
+    state: PositionState,
+    held?: HeldTicket,
+  ): Promise<PositionView> {
+    if (state.state === 'waiting') return waitingView(queue, positionId, state, held);
     if (state.state === 'admitted') return admittedView(queue, positionId, state.sessionExpiresAt);
     throw new AppError(
       'POSITION_EXPIRED',
@@ -123,9 +148,9 @@ export function createPositionService(deps: PositionServiceDeps) {
     return req.priority;
   }
 
-  async function positionOfTicket(queueId: string, ticket: string) {
-    const { positionId } = await tokens.verifyTicket(ticket, queueId);
-    return positionId;
+  async function verifyHeld(queueId: string, token: string) {
+    const { positionId, expiresAt } = await tokens.verifyTicket(token, queueId);
+    return { positionId, held: { token, expiresAt } };
   }
 
   return {
@@ -133,9 +158,9 @@ export function createPositionService(deps: PositionServiceDeps) {
     async join(req: JoinRequest): Promise<{ created: boolean; view: PositionView }> {
       const queue = await queues.resolve(req.queueId);
       if (req.ticket) {
-        const positionId = await positionOfTicket(queue.id, req.ticket);
+        const { positionId, held } = await verifyHeld(queue.id, req.ticket);
         const state = await store.getPosition(queue.id, positionId);
-        if (state.state !== 'gone') return { created: false, view: await viewOf(queue, positionId, state) };
+        if (state.state !== 'gone') return { created: false, view: await viewOf(queue, positionId, state, held) };
       }
       const lane = await laneFor(req);
       const positionId = await nextPositionId(queue.id);
@@ -162,21 +187,21 @@ export function createPositionService(deps: PositionServiceDeps) {
 
     async status(queueId: string, ticket: string): Promise<PositionView> {
       const queue = await queues.resolve(queueId);
-      const positionId = await positionOfTicket(queue.id, ticket);
-      return viewOf(queue, positionId, await store.getPosition(queue.id, positionId));
+      const { positionId, held } = await verifyHeld(queue.id, ticket);
+      return viewOf(queue, positionId, await store.getPosition(queue.id, positionId), held);
     },
 
     async heartbeat(queueId: string, ticket: string): Promise<PositionView> {
       const queue = await queues.resolve(queueId);
-      const positionId = await positionOfTicket(queue.id, ticket);
+      const { positionId, held } = await verifyHeld(queue.id, ticket);
       const state = await store.heartbeat(queue.id, positionId);
       metrics.heartbeatsReceived.inc();
-      return viewOf(queue, positionId, state);
+      return viewOf(queue, positionId, state, held);
     },
 
     async leave(queueId: string, ticket: string): Promise<{ position_id: string; queue_id: string; status: 'cancelled' }> {
       const queue = await queues.resolve(queueId);
-      const positionId = await positionOfTicket(queue.id, ticket);
+      const { positionId } = await verifyHeld(queue.id, ticket);
       if (!(await store.leave(queue.id, positionId))) {
         throw new AppError('POSITION_EXPIRED', 'This position is not waiting any more (admitted, expired or cancelled)');
       }

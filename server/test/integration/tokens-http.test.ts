@@ -54,6 +54,23 @@ describe('tokens over HTTP', () => {
     expect(res.status).toBe(200);
   });
 
+  it('status hands back a ticket with ample life, and a fresh one when it runs low', async () => {
+    const joined = await enqueue(a, otherQueue);
+    const ticketNow = String(joined.body.token);
+    const same = await call(`${a.url}/api/v1/queues/${otherQueue}/status`, { token: ticketNow });
+    expect(same.body.token).toBe(ticketNow);
+    // Ten minutes on, the 15-minute ticket has less than half its life left.
+    const later = await startTestNode({ redisDb: 2, clock: () => Date.now() + 10 * 60_000 });
+    try {
+      const refreshed = await call(`${later.url}/api/v1/queues/${otherQueue}/status`, { token: ticketNow });
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.token).not.toBe(ticketNow);
+      expect(Date.parse(String(refreshed.body.token_expires_at))).toBeGreaterThan(Date.parse(String(joined.body.token_expires_at)));
+    } finally {
+      await later.close();
+    }
+  });
+
   describe('each bad token gets 401 UNAUTHORIZED', () => {
     const sessionUrl = () => `${a.url}/api/v1/sessions/${sessionId}`;
     const expect401 = async (url: string, token: string) => {
