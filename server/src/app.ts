@@ -14,6 +14,8 @@ import { visitorRoutes } from './http/routes/visitor.js';
 import { assertNativeUws, uWS, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createHub } from './realtime/hub.js';
+import { mountWebSocket } from './realtime/ws-server.js';
 import { startAdmissionLoop } from './services/admission-loop.js';
 import { createPositionService } from './services/positions.js';
 import { createQueueDirectory } from './services/queues.js';
@@ -38,6 +40,7 @@ export interface AppOptions {
 export interface WaitingRoomNode {
   readonly nodeId: string;
   readonly port: number;
+  readonly nodeNumber: number;
   readonly store: QueueStore;
   readonly bus: EventBus;
   close(): Promise<void>;
@@ -115,6 +118,24 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   });
   const startedAt = Date.now();
   const admin = createAdminCheck(config.adminApiKey);
+  const nodeNumber = await store.registerNode();
+  const hub = createHub({
+    store,
+    positions,
+    queues,
+    tokens,
+    bus,
+    metrics,
+    log,
+    nodeNumber,
+    tickMs: config.positionTickMs,
+    leaseTtlMs: config.nodeLeaseTtlMs,
+    gapGraceMs: Math.max(1_000, config.positionTickMs),
+    ticketRefreshBelowMs: (config.ticketTtlSeconds * 1000) / 3,
+    clock,
+  });
+  const resolveClientIp = createClientIpResolver(config.trustedProxies);
+  const enqueueLimiter = createIpRateLimiter({ name: 'enqueue', pointsPerMinute: config.enqueueRateLimitPerMinute, redis, metrics });
 
   async function health(): Promise<HealthReport> {
     const storeUp = await store.ping().catch(() => false);
@@ -137,13 +158,26 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
         sessions,
         isAdmin: admin.matches,
         ipKey: (ctx) => hashIp(ctx.clientIp, ipSalt),
-        enqueueLimiter: createIpRateLimiter({ name: 'enqueue', pointsPerMinute: config.enqueueRateLimitPerMinute, redis, metrics }),
+        enqueueLimiter,
         statusLimiter: createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics }),
       }),
       ...adminRoutes({ admin, queues, sessions, store, tokens, onQueueCreated: loop.track }),
     ],
-    { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp: createClientIpResolver(config.trustedProxies) },
+    { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp },
   );
+  mountWebSocket(app, {
+    hub,
+    positions,
+    metrics,
+    log,
+    nodeNumber,
+    ipKey: (peer, forwardedFor) => hashIp(resolveClientIp(peer, forwardedFor), ipSalt),
+    joinLimiter: enqueueLimiter,
+    maxSocketsPerIp: config.wsMaxSocketsPerIp,
+    idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+    maxBackpressureBytes: config.wsMaxBackpressureBytes,
+    joinTimeoutMs: config.wsJoinTimeoutMs,
+  });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) =>
@@ -157,11 +191,13 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   return {
     nodeId,
     port,
+    nodeNumber,
     store,
     bus,
     close() {
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
+        await hub.drain();
         const deadline = Date.now() + config.shutdownTimeoutMs;
         while (router.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         await loop.stop();

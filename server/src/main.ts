@@ -1,8 +1,12 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 import { startNode } from './app.js';
+import { superviseWorkers } from './supervisor.js';
 
-/** `npm start`: one node, embedded unless DRAGONFLYDB_URL is set. Stops cleanly on SIGTERM/SIGINT. */
+/**
+ * `npm start`: one node, embedded unless DRAGONFLYDB_URL is set (WORKERS=N: N nodes on one port).
+ * Stops cleanly on SIGTERM/SIGINT.
+ */
 async function main() {
   let config;
   try {
@@ -15,7 +19,8 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const node = await startNode({ config, logger });
+  if (config.workers > 1 && config.workerId === undefined) return superviseWorkers(config.workers, logger);
+  const node = await startNode({ config, logger: config.workerId === undefined ? logger : logger.child({ worker: config.workerId }) });
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     node.close().then(

@@ -58,6 +58,17 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: intIn(100, 60_000).default(1_000),
   MAX_BODY_BYTES: intIn(1_024, 10_485_760).default(65_536),
   SHUTDOWN_TIMEOUT_MS: intIn(0, 120_000).default(10_000),
+  WORKERS: intIn(1, 256).default(1),
+  /** Set by the supervisor for its worker processes; not for operators. */
+  WORKER_ID: intIn(0, 255).optional(),
+  POSITION_TICK_MS: intIn(100, 10_000).default(1_000),
+  NODE_LEASE_TTL_MS: intIn(1_000, 600_000).default(5_000),
+  WS_MAX_SOCKETS_PER_IP: intIn(1, 10_000_000).default(50),
+  WS_IDLE_TIMEOUT_SECONDS: intIn(8, 960).default(60),
+  WS_MAX_BACKPRESSURE_BYTES: intIn(1_024, 64 * 1024 * 1024).default(256 * 1024),
+  WS_JOIN_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
+  NATS_STREAM_REPLICAS: intIn(1, 5).default(1),
+  NATS_STREAM_MAX_AGE_SECONDS: intIn(60, 30 * 86_400).default(3_600),
 });
 
 export type TrustedProxy = { kind: 'ip'; address: string } | { kind: 'cidr'; network: string; prefix: number };
@@ -85,6 +96,16 @@ export interface Config {
   sweepIntervalMs: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  workers: number;
+  workerId: number | undefined;
+  positionTickMs: number;
+  nodeLeaseTtlMs: number;
+  wsMaxSocketsPerIp: number;
+  wsIdleTimeoutSeconds: number;
+  wsMaxBackpressureBytes: number;
+  wsJoinTimeoutMs: number;
+  natsStreamReplicas: number;
+  natsStreamMaxAgeSeconds: number;
 }
 
 /** Every environment variable the server reads (docs and the compose check use this list). */
@@ -120,6 +141,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(variable, issue?.message ?? 'invalid value');
   }
   const e = parsed.data;
+  if (e.WORKERS > 1 && !e.DRAGONFLYDB_URL) {
+    throw new ConfigError('WORKERS', 'several workers share one queue only through DragonFly: set DRAGONFLYDB_URL');
+  }
+  if (e.WORKERS > 1 && e.PORT === 0) throw new ConfigError('WORKERS', 'several workers need a fixed PORT, not 0');
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -146,5 +171,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workers: e.WORKERS,
+    workerId: e.WORKER_ID,
+    positionTickMs: e.POSITION_TICK_MS,
+    nodeLeaseTtlMs: e.NODE_LEASE_TTL_MS,
+    wsMaxSocketsPerIp: e.WS_MAX_SOCKETS_PER_IP,
+    wsIdleTimeoutSeconds: e.WS_IDLE_TIMEOUT_SECONDS,
+    wsMaxBackpressureBytes: e.WS_MAX_BACKPRESSURE_BYTES,
+    wsJoinTimeoutMs: e.WS_JOIN_TIMEOUT_MS,
+    natsStreamReplicas: e.NATS_STREAM_REPLICAS,
+    natsStreamMaxAgeSeconds: e.NATS_STREAM_MAX_AGE_SECONDS,
   });
 }

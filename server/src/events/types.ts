@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
   'queue.updated',
   'queue.paused',
   'queue.resumed',
+  // What the broadcaster needs: one per change of a queue's wait set, in store-version order.
+  'queue.progress',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -77,6 +77,28 @@ export function createMetrics() {
       help: 'Events that could not be published to the bus',
       registers: [registry],
     }),
+    socketsConnected: new Gauge({
+      name: 'waiting_room_websocket_connections',
+      help: 'Open visitor WebSockets on this node',
+      registers: [registry],
+    }),
+    socketMessages: new Counter({
+      name: 'waiting_room_websocket_messages_total',
+      help: 'WebSocket messages, by direction and type',
+      labelNames: ['direction', 'type'] as const,
+      registers: [registry],
+    }),
+    socketCloses: new Counter({
+      name: 'waiting_room_websocket_closes_total',
+      help: 'WebSocket closes, by close code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    positionSnapshots: new Counter({
+      name: 'waiting_room_position_snapshots_total',
+      help: 'Exact-rank snapshots read from the store after a gap in the change feed',
+      registers: [registry],
+    }),
     storeLatency: new Histogram({
       name: 'waiting_room_store_operation_duration_seconds',
       help: 'Latency of store operations',

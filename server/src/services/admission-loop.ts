@@ -57,7 +57,15 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
           publish('position.admitted', queueId, data, a.admittedAt);
           publish('session.started', queueId, data, a.admittedAt);
         }
-        if (result.admitted.length > 0) metrics.admissions.inc({ queue_id: queueId }, result.admitted.length);
+        if (result.admitted.length > 0) {
+          metrics.admissions.inc({ queue_id: queueId }, result.admitted.length);
+          publish(
+            'queue.progress',
+            queueId,
+            { version: result.version, queue_length: result.queueLength, admitted: result.admitted.length },
+            result.now,
+          );
+        }
         for (const positionId of result.endedSessions) {
           publish('session.expired', queueId, { session_id: sessionIdOf(queueId, positionId), position_id: positionId }, result.now);
         }
@@ -73,10 +81,17 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
       const stopTimer = metrics.cleanupDuration.startTimer();
       const result = await store.sweep(queueId);
       stopTimer();
-      for (const positionId of result.expired) {
+      if (result.expired.length === 0) continue;
+      publish(
+        'queue.progress',
+        queueId,
+        { version: result.version, queue_length: result.queueLength, removed: result.expired.map((e) => e.score) },
+        result.now,
+      );
+      for (const { positionId } of result.expired) {
         publish('position.expired', queueId, { position_id: positionId, reason: 'heartbeat_timeout' }, result.now);
       }
-      if (result.expired.length > 0) metrics.positionsExpired.inc({ queue_id: queueId }, result.expired.length);
+      metrics.positionsExpired.inc({ queue_id: queueId }, result.expired.length);
     }
   }
 

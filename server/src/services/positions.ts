@@ -46,6 +46,21 @@ export interface JoinRequest {
   isAdmin: boolean;
   priorityGrant?: string;
   metadata?: Record<string, unknown>;
+  /** A node number: the place is held by this node's open socket (connection = heartbeat). */
+  holder?: number;
+}
+
+/** What the broadcaster needs to keep a waiting visitor's position exact. */
+export interface Tracking {
+  score: number;
+  version: number;
+  position: number;
+}
+
+export interface JoinResult {
+  created: boolean;
+  view: PositionView;
+  tracking?: Tracking;
 }
 
 export interface PositionServiceDeps {
@@ -63,6 +78,12 @@ interface HeldTicket {
   token: string;
   expiresAt: number;
 }
+
+const trackingOf = (facts: WaitingFacts): Tracking => ({
+  score: facts.score,
+  version: facts.version,
+  position: facts.position,
+});
 
 /** Joining, looking up, keeping and leaving a place in a queue. */
 export function createPositionService(deps: PositionServiceDeps) {
@@ -155,16 +176,25 @@ export function createPositionService(deps: PositionServiceDeps) {
 
   return {
     /** A new place, or the caller's existing one (`created: false`) when their ticket still holds one. */
-    async join(req: JoinRequest): Promise<{ created: boolean; view: PositionView }> {
+    async join(req: JoinRequest): Promise<JoinResult> {
       const queue = await queues.resolve(req.queueId);
       if (req.ticket) {
         const { positionId, held } = await verifyHeld(queue.id, req.ticket);
-        const state = await store.getPosition(queue.id, positionId);
-        if (state.state !== 'gone') return { created: false, view: await viewOf(queue, positionId, state, held) };
+        const state =
+          req.holder === undefined
+            ? await store.getPosition(queue.id, positionId)
+            : await store.attach(queue.id, positionId, req.holder);
+        if (state.state !== 'gone') {
+          return {
+            created: false,
+            view: await viewOf(queue, positionId, state, held),
+            ...(state.state === 'waiting' ? { tracking: trackingOf(state) } : {}),
+          };
+        }
       }
       const lane = await laneFor(req);
       const positionId = await nextPositionId(queue.id);
-      const result = await store.enqueue(queue.id, positionId, lane);
+      const result = await store.enqueue(queue.id, positionId, lane, req.holder);
       switch (result.kind) {
         case 'queue_full':
           metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'queue_full' });
@@ -176,13 +206,14 @@ export function createPositionService(deps: PositionServiceDeps) {
           throw new AppError('NOT_FOUND', `Queue ${queue.id} does not exist`);
       }
       metrics.joins.inc({ queue_id: queue.id });
+      publish('queue.progress', queue.id, { version: result.version, queue_length: result.queueLength, added: result.score }, result.now);
       publish(
         'position.enqueued',
         queue.id,
         { position_id: positionId, lane, position: result.position, metadata: req.metadata ?? {} },
         result.now,
       );
-      return { created: true, view: await waitingView(queue, positionId, result) };
+      return { created: true, view: await waitingView(queue, positionId, result), tracking: trackingOf(result) };
     },
 
     async status(queueId: string, ticket: string): Promise<PositionView> {
@@ -202,9 +233,15 @@ export function createPositionService(deps: PositionServiceDeps) {
     async leave(queueId: string, ticket: string): Promise<{ position_id: string; queue_id: string; status: 'cancelled' }> {
       const queue = await queues.resolve(queueId);
       const { positionId } = await verifyHeld(queue.id, ticket);
-      if (!(await store.leave(queue.id, positionId))) {
+      const departure = await store.leave(queue.id, positionId);
+      if (!departure) {
         throw new AppError('POSITION_EXPIRED', 'This position is not waiting any more (admitted, expired or cancelled)');
       }
+      publish('queue.progress', queue.id, {
+        version: departure.version,
+        queue_length: departure.queueLength,
+        removed: [departure.score],
+      });
       publish('position.cancelled', queue.id, { position_id: positionId });
       return { position_id: positionId, queue_id: queue.id, status: 'cancelled' };
     },

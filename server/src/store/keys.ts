@@ -1,8 +1,8 @@
 /**
  * Every store key name, built in this one module. Each per-queue key carries the hash tag
  * `{queueId}` so a whole queue lives on one DragonFly/Redis-cluster shard and a Lua script can
- * touch all of its keys (DESIGN §5). `wr:queues` is global and never passed to a script together
- * with per-queue keys: it would be cross-slot.
+ * touch all of its keys (DESIGN §5). `wr:queues` and `wr:nodes:seq` are global and never passed to
+ * a script together with per-queue keys: it would be cross-slot.
  */
 import { POSITION_ID_PATTERN, isValidQueueId } from '../domain/queue.js';
 
@@ -10,6 +10,9 @@ export const KEY_PREFIX = 'wr:';
 
 /** The set of every queue id. */
 export const QUEUES_KEY = `${KEY_PREFIX}queues`;
+
+/** counter: node numbers handed out by registerNode (global, like QUEUES_KEY). */
+export const NODE_SEQ_KEY = `${KEY_PREFIX}nodes:seq`;
 
 /**
  * Position ids are handed out in blocks of this size, and the heartbeat deadlines of one block
@@ -37,6 +40,10 @@ export interface QueueKeys {
   stats: string;
   /** hash: cursor, low — where the heartbeat sweeper goes next */
   sweep: string;
+  /** counter: the wait set's version, +1 per change (enqueue, leave, admission step, sweep step) */
+  ver: string;
+  /** hash: node number -> lease expiry (ms) of the nodes holding sockets of this queue */
+  nodes: string;
 }
 
 /** Throws on an id that could break the key layout; the HTTP layer validates ids before this. */
@@ -57,10 +64,15 @@ export function queueKeys(queueId: string): QueueKeys {
     bucket: `${base}bucket`,
     stats: `${base}stats`,
     sweep: `${base}sweep`,
+    ver: `${base}ver`,
+    nodes: `${base}nodes`,
   };
 }
 
-/** hash: position id -> heartbeat deadline (unix seconds) of the ids of one block. */
+/**
+ * hash: position id -> heartbeat deadline (unix seconds, >= 0) of the ids of one block, or
+ * `-n` while node n's open socket holds the position (a holder marker).
+ */
 export function heartbeatShardKey(queueId: string, shard: number): string {
   assertQueueId(queueId);
   return `${KEY_PREFIX}{${queueId}}:hb:${shard.toString(36)}`;

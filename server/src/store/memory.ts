@@ -5,13 +5,26 @@
  */
 import { RATE_WINDOW_MS, admissibleCount, bucketCapacity, refillBucket, type Bucket } from '../domain/admission.js';
 import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
-import { assertLane, assertMaxBatch } from './arguments.js';
+import { assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
 import { assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
-import type { Admission, PositionState, QueueCounts, QueueStore, SessionState, WaitingFacts } from './types.js';
+import type {
+  Admission,
+  Departure,
+  PositionState,
+  QueueCounts,
+  QueueStore,
+  SessionState,
+  SweepResult,
+  WaitingFacts,
+} from './types.js';
 
 /** Sessions ended per admit step at most, as the Redis script (bounded work per tick). */
 const MAX_ENDED_PER_STEP = 1000;
+/** Node leases lapsed this long ago are dropped by the sweeper, as in the Redis script. */
+const STALE_LEASE_MS = 86_400_000;
+/** The Redis wait-set score: (3 - lane) * 1e12 + seq, higher lane first, FIFO inside a lane. */
+const LANE_SCORE_STRIDE = 1e12;
 
 export interface MemoryQueueStoreOptions {
   /** Milliseconds since the epoch; injectable so tests can move time. */
@@ -21,8 +34,10 @@ export interface MemoryQueueStoreOptions {
 interface Waiting {
   lane: number;
   seq: number;
-  /** Unix seconds, as the Redis heartbeat shards store it. */
+  /** Unix seconds, as the Redis heartbeat shards store it; ignored while a node holds it. */
   deadlineSec: number;
+  /** The node whose open socket holds the position (a negative marker in Redis), or null. */
+  holder: number | null;
 }
 
 /** Like the Redis keys of a queue, this state exists apart from the config (e.g. id blocks). */
@@ -39,6 +54,10 @@ interface QueueState {
   admissions: [number, string][];
   bucket: Bucket | null;
   seq: number;
+  /** The wait set's version: +1 per change (enqueue, leave, admission step, sweep step). */
+  version: number;
+  /** node number -> lease expiry (ms) */
+  leases: Map<number, number>;
   idBlocks: number;
   counters: { enqueued: number; admitted: number; expired: number; cancelled: number; sessionsEnded: number };
 }
@@ -65,14 +84,21 @@ function newQueueState(): QueueState {
     admissions: [],
     bucket: null,
     seq: 0,
+    version: 0,
+    leases: new Map(),
     idBlocks: 0,
     counters: { enqueued: 0, admitted: 0, expired: 0, cancelled: 0, sessionsEnded: 0 },
   };
 }
 
+function scoreOf(w: Waiting): number {
+  return (MAX_LANE - w.lane) * LANE_SCORE_STRIDE + w.seq;
+}
+
 export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): QueueStore {
   const clock = opts.clock ?? Date.now;
   const queues = new Map<string, QueueState>();
+  let nodeSeq = 0;
   const now = () => Math.floor(clock());
 
   /** Reads never create state, so lookups of unknown queues cost no memory. */
@@ -100,15 +126,21 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     return { count: q.admissions.length - first, oldest: q.admissions[first]?.[0] ?? null };
   }
 
+  /** 1-based place of a waiting position, counting every lane ahead. */
+  function rankOf(q: QueueState, w: Waiting): number {
+    let ahead = 0;
+    for (let lane = MAX_LANE; lane > w.lane; lane--) ahead += laneOf(q, lane).length;
+    return ahead + upperBound(laneOf(q, w.lane), w.seq);
+  }
+
   function waitingFacts(q: QueueState, positionId: string, t: number): WaitingFacts | null {
     const w = q.waiting.get(positionId);
     if (!w) return null;
-    let ahead = 0;
-    for (let lane = MAX_LANE; lane > w.lane; lane--) ahead += laneOf(q, lane).length;
-    ahead += upperBound(laneOf(q, w.lane), w.seq) - 1;
     const { count, oldest } = admissionWindow(q, t);
     return {
-      position: ahead + 1,
+      position: rankOf(q, w),
+      score: scoreOf(w),
+      version: q.version,
       queueLength: q.waiting.size,
       admittedInWindow: count,
       oldestAdmissionInWindow: oldest,
@@ -123,13 +155,29 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     return expires === null ? { state: 'gone' } : { state: 'admitted', sessionExpiresAt: expires, now: t };
   }
 
-  function removeWaiting(q: QueueState, positionId: string): boolean {
+  /** Removes a waiting position; its score, or null when it was not waiting. */
+  function removeWaiting(q: QueueState, positionId: string): number | null {
     const w = q.waiting.get(positionId);
-    if (!w) return false;
+    if (!w) return null;
     const lane = laneOf(q, w.lane);
     lane.splice(upperBound(lane, w.seq) - 1, 1);
     q.waiting.delete(positionId);
-    return true;
+    return scoreOf(w);
+  }
+
+  /** A deadline from now: heartbeat_timeout_seconds after t, in unix seconds. */
+  function deadlineFrom(q: QueueState, t: number): number {
+    return Math.floor(t / 1000) + (q.config?.heartbeat_timeout_seconds ?? 0);
+  }
+
+  /**
+   * The deadline of a position held by `holder` as the sweeper sees it at t: null while the
+   * node's lease runs; once it lapsed at L (missing: L = t), the timeout after L.
+   */
+  function heldDeadline(q: QueueState, holder: number, t: number): number | null {
+    const lease = q.leases.get(holder);
+    if (lease !== undefined && lease >= t) return null;
+    return deadlineFrom(q, lease ?? t);
   }
 
   /** The expiry of a session still running at t. One past its expiry has ended, even before admit removes it. */
@@ -186,8 +234,9 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       return positionIdsOfBlock(++stateOf(queueId).idBlocks);
     },
 
-    async enqueue(queueId, positionId, lane) {
+    async enqueue(queueId, positionId, lane, holder) {
       assertLane(lane);
+      if (holder !== undefined) assertHolder(holder);
       heartbeatShardOf(positionId); // rejects ids the store never hands out, as the Redis store does
       const q = find(queueId);
       const t = now();
@@ -196,12 +245,15 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       let w = q.waiting.get(positionId);
       if (!w) {
         if (q.waiting.size >= q.config.max_queue_size) return { kind: 'queue_full' };
-        w = { lane, seq: ++q.seq, deadlineSec: 0 };
+        w = { lane, seq: ++q.seq, deadlineSec: 0, holder: null };
         q.waiting.set(positionId, w);
         laneOf(q, lane).push([w.seq, positionId]);
         q.counters.enqueued++;
+        q.version++;
       }
-      w.deadlineSec = Math.floor(t / 1000) + q.config.heartbeat_timeout_seconds;
+      // A repeat without a holder renews the deadline as heartbeat does: a held position stays held.
+      if (holder !== undefined) w.holder = holder;
+      else if (w.holder === null) w.deadlineSec = deadlineFrom(q, t);
       return { kind: 'queued', ...(waitingFacts(q, positionId, t) as WaitingFacts) };
     },
 
@@ -216,16 +268,60 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       if (!q) return { state: 'gone' };
       const t = now();
       const w = q.waiting.get(positionId);
-      if (w && q.config) w.deadlineSec = Math.floor(t / 1000) + q.config.heartbeat_timeout_seconds;
+      if (w && w.holder === null && q.config) w.deadlineSec = deadlineFrom(q, t);
       return positionState(q, positionId, t);
     },
 
-    async leave(queueId, positionId) {
+    async leave(queueId, positionId): Promise<Departure | null> {
       heartbeatShardOf(positionId);
       const q = find(queueId);
-      if (!q || !removeWaiting(q, positionId)) return false;
+      const score = q ? removeWaiting(q, positionId) : null;
+      if (!q || score === null) return null;
       q.counters.cancelled++;
-      return true;
+      return { score, version: ++q.version, queueLength: q.waiting.size };
+    },
+
+    registerNode: async () => ++nodeSeq,
+
+    async attach(queueId, positionId, holder) {
+      assertHolder(holder);
+      heartbeatShardOf(positionId);
+      const q = find(queueId);
+      if (!q) return { state: 'gone' };
+      const w = q.waiting.get(positionId);
+      if (w) w.holder = holder;
+      return positionState(q, positionId, now());
+    },
+
+    async detach(queueId, positionId, holder) {
+      heartbeatShardOf(positionId);
+      const q = find(queueId);
+      const w = q?.waiting.get(positionId);
+      if (!q || !w || w.holder !== holder) return;
+      w.holder = null;
+      w.deadlineSec = deadlineFrom(q, now());
+    },
+
+    async renewNodeLease(queueId, holder, ttlMs) {
+      assertHolder(holder);
+      assertLeaseTtl(ttlMs);
+      stateOf(queueId).leases.set(holder, now() + ttlMs);
+    },
+
+    async releaseNode(queueId, holder) {
+      assertHolder(holder);
+      stateOf(queueId).leases.set(holder, now());
+    },
+
+    async ranks(queueId, positionIds) {
+      assertRankIds(positionIds);
+      const q = find(queueId);
+      const t = now();
+      const ranks = positionIds.map((id) => {
+        const w = q?.waiting.get(id);
+        return q && w ? rankOf(q, w) : null;
+      });
+      return { version: q?.version ?? 0, queueLength: q?.waiting.size ?? 0, ranks, now: t };
     },
 
     async admit(queueId, maxBatch) {
@@ -233,7 +329,9 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       const q = find(queueId);
       const t = now();
       const config = q?.config;
-      if (!q || !config) return { now: t, admitted: [], endedSessions: [] };
+      if (!q || !config) {
+        return { now: t, version: q?.version ?? 0, queueLength: q?.waiting.size ?? 0, admitted: [], endedSessions: [] };
+      }
       const endedSessions = endExpiredSessions(q, t);
 
       const rate = config.admission_rate_per_minute;
@@ -241,7 +339,11 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         ? refillBucket(q.bucket, rate, t)
         : { tokens: Math.min(bucketCapacity(rate), 1), updatedAt: t };
       q.bucket = bucket;
-      if (config.status !== 'active') return { now: t, admitted: [], endedSessions };
+      const result = (admitted: Admission[]) => {
+        if (admitted.length > 0) q.version++;
+        return { now: t, version: q.version, queueLength: q.waiting.size, admitted, endedSessions };
+      };
+      if (config.status !== 'active') return result([]);
 
       q.admissions.splice(0, upperBound(q.admissions, t - RATE_WINDOW_MS));
       let n = admissibleCount({
@@ -269,18 +371,30 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       }
       const log = admitted.map((a): [number, string] => [t, a.positionId]);
       q.admissions.splice(upperBound(q.admissions, t), 0, ...log);
-      return { now: t, admitted, endedSessions };
+      return result(admitted);
     },
 
-    async sweep(queueId) {
+    async sweep(queueId): Promise<SweepResult> {
       const q = find(queueId);
       const t = now();
-      if (!q) return { now: t, expired: [] };
+      if (!q) return { now: t, version: 0, queueLength: 0, expired: [] };
+      for (const [holder, lease] of q.leases) if (lease < t - STALE_LEASE_MS) q.leases.delete(holder);
       const nowSec = Math.floor(t / 1000);
-      const expired = [...q.waiting].filter(([, w]) => w.deadlineSec < nowSec).map(([id]) => id);
-      for (const id of expired) removeWaiting(q, id);
+      const due: string[] = [];
+      for (const [id, w] of q.waiting) {
+        if (w.holder !== null) {
+          const deadline = heldDeadline(q, w.holder, t);
+          if (deadline === null) continue;
+          // From now on it runs like a detached position, as the Redis sweeper rewrites its marker.
+          w.holder = null;
+          w.deadlineSec = deadline;
+        }
+        if (w.deadlineSec < nowSec) due.push(id);
+      }
+      const expired = due.map((positionId) => ({ positionId, score: removeWaiting(q, positionId) as number }));
       q.counters.expired += expired.length;
-      return { now: t, expired };
+      if (expired.length > 0) q.version++;
+      return { now: t, version: q.version, queueLength: q.waiting.size, expired };
     },
 
     async getSession(queueId, positionId): Promise<SessionState | null> {
@@ -323,6 +437,7 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         totalExpired: q.counters.expired,
         totalCancelled: q.counters.cancelled,
         totalSessionsEnded: q.counters.sessionsEnded,
+        version: q.version,
         now: t,
       };
     },

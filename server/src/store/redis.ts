@@ -5,8 +5,15 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { QueueConfig, QueueSettings } from '../domain/queue.js';
-import { assertLane, assertMaxBatch } from './arguments.js';
-import { QUEUES_KEY, heartbeatShardKey, heartbeatShardOf, positionIdsOfBlock, queueKeys } from './keys.js';
+import { assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import {
+  NODE_SEQ_KEY,
+  QUEUES_KEY,
+  heartbeatShardKey,
+  heartbeatShardOf,
+  positionIdsOfBlock,
+  queueKeys,
+} from './keys.js';
 import {
   asArray,
   asNullableNumber,
@@ -15,13 +22,14 @@ import {
   configToHashArgs,
   hashToConfig,
   parseCounts,
+  parseExpired,
   parsePositionState,
   parseWaitingFacts,
   StoreReplyError,
 } from './replies.js';
 import { registerScripts } from './scripts.js';
 import { planSweep } from './sweep-plan.js';
-import type { AdmitResult, EnqueueResult, QueueStore, SessionState, SweepResult } from './types.js';
+import type { AdmitResult, EnqueueResult, QueueStore, RankSnapshot, SessionState, SweepResult } from './types.js';
 
 export interface RedisQueueStoreOptions {
   /** Used only when the store opens its own connection from a URL. */
@@ -70,13 +78,14 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       return positionIdsOfBlock(await client.incr(queueKeys(queueId).ids));
     },
 
-    async enqueue(queueId, positionId, lane): Promise<EnqueueResult> {
+    async enqueue(queueId, positionId, lane, holder): Promise<EnqueueResult> {
       assertLane(lane);
+      if (holder !== undefined) assertHolder(holder);
       const k = queueKeys(queueId);
       const shard = heartbeatShardOf(positionId);
       const raw = await scripts.enqueue(
-        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep],
-        [positionId, lane, shard],
+        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep, k.ver],
+        [positionId, lane, shard, holder ?? 0],
       );
       const reply = asArray(raw, 'enqueue');
       switch (reply[0]) {
@@ -93,31 +102,81 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
 
     async getPosition(queueId, positionId) {
       const k = queueKeys(queueId);
-      return parsePositionState(await scripts.getPosition([k.wait, k.active, k.admlog], [positionId]), 'getPosition');
+      const raw = await scripts.getPosition([k.wait, k.active, k.admlog, k.ver], [positionId]);
+      return parsePositionState(raw, 'getPosition');
     },
 
     async heartbeat(queueId, positionId) {
       const k = queueKeys(queueId);
       const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
-      const raw = await scripts.heartbeat([k.cfg, k.wait, k.active, k.admlog, shardKey], [positionId]);
+      const raw = await scripts.heartbeat([k.cfg, k.wait, k.active, k.admlog, shardKey, k.ver], [positionId]);
       return parsePositionState(raw, 'heartbeat');
     },
 
     async leave(queueId, positionId) {
       const k = queueKeys(queueId);
       const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
-      return asNumber(await scripts.leave([k.wait, shardKey, k.stats], [positionId]), 'leave') === 1;
+      const raw = await scripts.leave([k.wait, shardKey, k.stats, k.ver], [positionId]);
+      if (raw === null) return null;
+      const reply = asArray(raw, 'leave');
+      return {
+        score: asNumber(reply[0], 'leave'),
+        version: asNumber(reply[1], 'leave'),
+        queueLength: asNumber(reply[2], 'leave'),
+      };
+    },
+
+    // A plain command: the global counter is in another slot than any queue's keys.
+    registerNode: () => client.incr(NODE_SEQ_KEY),
+
+    async attach(queueId, positionId, holder) {
+      assertHolder(holder);
+      const k = queueKeys(queueId);
+      const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
+      const raw = await scripts.attach([k.wait, k.active, k.admlog, shardKey, k.ver], [positionId, holder]);
+      return parsePositionState(raw, 'attach');
+    },
+
+    async detach(queueId, positionId, holder) {
+      const k = queueKeys(queueId);
+      const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
+      await scripts.detach([k.cfg, k.wait, shardKey], [positionId, holder]);
+    },
+
+    async renewNodeLease(queueId, holder, ttlMs) {
+      assertHolder(holder);
+      assertLeaseTtl(ttlMs);
+      await scripts.renewNodeLease([queueKeys(queueId).nodes], [holder, ttlMs]);
+    },
+
+    async releaseNode(queueId, holder) {
+      assertHolder(holder);
+      await scripts.releaseNode([queueKeys(queueId).nodes], [holder]);
+    },
+
+    async ranks(queueId, positionIds): Promise<RankSnapshot> {
+      assertRankIds(positionIds);
+      const k = queueKeys(queueId);
+      const reply = asArray(await scripts.ranks([k.wait, k.ver], positionIds), 'ranks');
+      return {
+        version: asNumber(reply[0], 'ranks'),
+        queueLength: asNumber(reply[1], 'ranks'),
+        now: asNumber(reply[2], 'ranks'),
+        ranks: asArray(reply[3], 'ranks').map((rank) => asNullableNumber(rank, 'ranks')),
+      };
     },
 
     async admit(queueId, maxBatch): Promise<AdmitResult> {
       assertMaxBatch(maxBatch);
       const k = queueKeys(queueId);
-      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats], [maxBatch]);
+      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats, k.ver], [maxBatch]);
       const reply = asArray(raw, 'admit');
       const now = asNumber(reply[0], 'admit');
       const sessionExpiresAt = asNumber(reply[1], 'admit');
       return {
         now,
+        version: asNumber(reply[4], 'admit'),
+        queueLength: asNumber(reply[5], 'admit'),
         admitted: asStrings(reply[2], 'admit').map((positionId) => ({ positionId, admittedAt: now, sessionExpiresAt })),
         endedSessions: asStrings(reply[3], 'admit'),
       };
@@ -134,13 +193,18 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
         low: asNullableNumber(state[1] ?? null, 'sweep low'),
         high,
       });
-      if (high === null || shards.length === 0) return { now: await storeNow(), expired: [] };
+      // No shards (no id block reserved yet): the script only reads the clock and the version.
       const raw = await scripts.sweep(
-        [k.wait, k.stats, k.sweep, ...shards.map((shard) => heartbeatShardKey(queueId, shard))],
-        [high, ...shards],
+        [k.wait, k.stats, k.sweep, k.cfg, k.nodes, k.ver, ...shards.map((shard) => heartbeatShardKey(queueId, shard))],
+        [high ?? 0, ...shards],
       );
       const reply = asArray(raw, 'sweep');
-      return { now: asNumber(reply[0], 'sweep'), expired: asStrings(reply[1], 'sweep') };
+      return {
+        now: asNumber(reply[0], 'sweep'),
+        version: asNumber(reply[1], 'sweep'),
+        queueLength: asNumber(reply[2], 'sweep'),
+        expired: parseExpired(reply[3]),
+      };
     },
 
     async getSession(queueId, positionId): Promise<SessionState | null> {
@@ -165,7 +229,7 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
 
     async stats(queueId) {
       const k = queueKeys(queueId);
-      return parseCounts(await scripts.stats([k.wait, k.active, k.admlog, k.stats], []));
+      return parseCounts(await scripts.stats([k.wait, k.active, k.admlog, k.stats, k.ver], []));
     },
 
     async ping() {

@@ -4,7 +4,7 @@
  * means a script and this file disagree, which must never pass silently.
  */
 import { QUEUE_STATUSES, type QueueConfig, type QueueStatus } from '../domain/queue.js';
-import type { PositionState, QueueCounts, WaitingFacts } from './types.js';
+import type { PositionState, QueueCounts, SweepResult, WaitingFacts } from './types.js';
 
 export class StoreReplyError extends Error {
   constructor(what: string, reply: unknown) {
@@ -34,15 +34,29 @@ export function asStrings(reply: unknown, what: string): string[] {
   return list;
 }
 
-/** `{'waiting', position, length, count, oldest|nil, now}` → WaitingFacts. */
+/** `{'waiting', position, score, version, length, count, oldest|nil, now}` → WaitingFacts. */
 export function parseWaitingFacts(reply: unknown[], what: string): WaitingFacts {
   return {
     position: asNumber(reply[1], what),
-    queueLength: asNumber(reply[2], what),
-    admittedInWindow: asNumber(reply[3], what),
-    oldestAdmissionInWindow: asNullableNumber(reply[4], what),
-    now: asNumber(reply[5], what),
+    score: asNumber(reply[2], what),
+    version: asNumber(reply[3], what),
+    queueLength: asNumber(reply[4], what),
+    admittedInWindow: asNumber(reply[5], what),
+    oldestAdmissionInWindow: asNullableNumber(reply[6], what),
+    now: asNumber(reply[7], what),
   };
+}
+
+/** sweep-n's flat `{id1, score1, id2, score2, ...}` → the expired positions. */
+export function parseExpired(raw: unknown): SweepResult['expired'] {
+  const flat = asArray(raw, 'sweep expired');
+  const expired: SweepResult['expired'] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const positionId = flat[i];
+    if (typeof positionId !== 'string') throw new StoreReplyError('sweep expired', raw);
+    expired.push({ positionId, score: asNumber(flat[i + 1], 'sweep expired') });
+  }
+  return expired;
 }
 
 /** The shared position reply of position-state.lua. */
@@ -74,6 +88,7 @@ export function parseCounts(raw: unknown): QueueCounts {
     totalExpired: n(7),
     totalCancelled: n(8),
     totalSessionsEnded: n(9),
+    version: n(10),
   };
 }
 

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-export const SCRIPT_VERSION = 1;
+export const SCRIPT_VERSION = 3;
 
 const SCRIPT_DIR = new URL('./scripts/', import.meta.url);
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
@@ -19,15 +19,20 @@ const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
 const SCRIPT_FILES = {
   createQueue: 'create-queue-1',
   updateQueue: 'update-queue-1',
-  enqueue: 'enqueue-7',
-  getPosition: 'get-position-3',
-  heartbeat: 'heartbeat-5',
-  leave: 'leave-3',
-  admit: 'admit-6',
+  enqueue: 'enqueue-8',
+  getPosition: 'get-position-4',
+  heartbeat: 'heartbeat-6',
+  leave: 'leave-4',
+  attach: 'attach-5',
+  detach: 'detach-3',
+  renewNodeLease: 'renew-node-lease-1',
+  releaseNode: 'release-node-1',
+  ranks: 'ranks-2',
+  admit: 'admit-7',
   sweep: 'sweep-n',
   touchSession: 'touch-session-2',
   endSession: 'end-session-2',
-  stats: 'stats-4',
+  stats: 'stats-5',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -22,14 +22,39 @@ export interface QueueStore {
    */
   reservePositionIds(queueId: string): Promise<string[]>;
 
-  /** Adds a waiting position in `lane`, atomically checking the queue's status and size. */
-  enqueue(queueId: string, positionId: string, lane: number): Promise<EnqueueResult>;
+  /**
+   * Adds a waiting position in `lane`, atomically checking the queue's status and size. With
+   * `holder` (a node number from registerNode) the position is held by that node's open socket
+   * instead of by heartbeat deadlines.
+   */
+  enqueue(queueId: string, positionId: string, lane: number, holder?: number): Promise<EnqueueResult>;
   /** Where a position stands, without side effects. */
   getPosition(queueId: string, positionId: string): Promise<PositionState>;
   /** As getPosition, and renews the heartbeat deadline of a waiting position. */
   heartbeat(queueId: string, positionId: string): Promise<PositionState>;
-  /** Gives up a waiting position; false when it was not waiting. */
-  leave(queueId: string, positionId: string): Promise<boolean>;
+  /** Gives up a waiting position; null when it was not waiting. */
+  leave(queueId: string, positionId: string): Promise<Departure | null>;
+
+  // Connection = heartbeat: a waiting position held by a node's open socket needs no heartbeats
+  // while that node's lease in the queue is renewed; when the socket closes (detach) or the
+  // lease lapses, the usual deadline (heartbeat_timeout_seconds) starts: the grace period.
+
+  /** A node number, unique in this store (global counter), for holder markers and leases. */
+  registerNode(): Promise<number>;
+  /** As getPosition, and a waiting position is now held by node `holder`. */
+  attach(queueId: string, positionId: string, holder: number): Promise<PositionState>;
+  /**
+   * The socket on node `holder` closed: a waiting position still held by that node gets its
+   * deadline (now + timeout). One held by another node by now (the visitor reconnected there
+   * first) is left alone.
+   */
+  detach(queueId: string, positionId: string, holder: number): Promise<void>;
+  /** The node is alive in this queue until now + ttlMs (store clock). */
+  renewNodeLease(queueId: string, holder: number, ttlMs: number): Promise<void>;
+  /** The node leaves the queue (draining): the grace of every position it held starts now. */
+  releaseNode(queueId: string, holder: number): Promise<void>;
+  /** Exact 1-based positions of these ids (null when not waiting), all at one version. */
+  ranks(queueId: string, positionIds: string[]): Promise<RankSnapshot>;
 
   /**
    * One admission step: ends sessions past their expiry, then admits from the head of the
@@ -55,6 +80,10 @@ export interface QueueStore {
 export interface WaitingFacts {
   /** 1-based place in the queue, counting every lane ahead. */
   position: number;
+  /** The position's order key: (3 - lane) * 1e12 + seq. Lower is admitted first. */
+  score: number;
+  /** The queue's wait-set version these facts were read at (see Departure/versions below). */
+  version: number;
   queueLength: number;
   admittedInWindow: number;
   oldestAdmissionInWindow: number | null;
@@ -72,6 +101,25 @@ export type PositionState =
   | { state: 'admitted'; sessionExpiresAt: number; now: number }
   | { state: 'gone' };
 
+/**
+ * Versions: every change to a queue's wait set (enqueue, leave, an admission step that admitted
+ * someone, a sweep that expired someone) increments the queue's version by exactly one and
+ * reports it, so a node that sees every change in version order can keep positions exact.
+ */
+export interface Departure {
+  score: number;
+  version: number;
+  queueLength: number;
+}
+
+export interface RankSnapshot {
+  version: number;
+  queueLength: number;
+  /** Same order as the ids asked for. */
+  ranks: (number | null)[];
+  now: number;
+}
+
 export interface Admission {
   positionId: string;
   admittedAt: number;
@@ -80,6 +128,9 @@ export interface Admission {
 
 export interface AdmitResult {
   now: number;
+  /** The version after this step (unchanged when nobody was admitted). */
+  version: number;
+  queueLength: number;
   admitted: Admission[];
   /** Position ids whose sessions ended by timeout in this step. */
   endedSessions: string[];
@@ -87,7 +138,10 @@ export interface AdmitResult {
 
 export interface SweepResult {
   now: number;
-  expired: string[];
+  /** The version after this step (unchanged when nobody expired). */
+  version: number;
+  queueLength: number;
+  expired: { positionId: string; score: number }[];
 }
 
 export interface SessionState {
@@ -106,5 +160,7 @@ export interface QueueCounts {
   totalExpired: number;
   totalCancelled: number;
   totalSessionsEnded: number;
+  /** The wait set's version (see Departure). */
+  version: number;
   now: number;
 }

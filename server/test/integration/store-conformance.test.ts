@@ -15,10 +15,16 @@ import {
   type QueueConfig,
   type QueueSettings,
 } from '../../src/domain/queue.js';
-import { HEARTBEAT_SHARD_SIZE, QUEUES_KEY, heartbeatShardOf, queueKeys } from '../../src/store/keys.js';
+import {
+  HEARTBEAT_SHARD_SIZE,
+  QUEUES_KEY,
+  heartbeatShardKey,
+  heartbeatShardOf,
+  queueKeys,
+} from '../../src/store/keys.js';
 import { createMemoryQueueStore } from '../../src/store/memory.js';
 import { createRedisQueueStore } from '../../src/store/redis.js';
-import type { Admission, QueueStore } from '../../src/store/types.js';
+import type { Admission, QueueStore, SweepResult } from '../../src/store/types.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
@@ -73,6 +79,11 @@ const implementations = [
 
 type Six = [string, string, string, string, string, string];
 
+/** The wait-set score of the seq-th enqueue of a queue into `lane`. */
+const scoreOf = (lane: number, seq: number) => (3 - lane) * 1e12 + seq;
+
+const byId = (x: { positionId: string }, y: { positionId: string }) => x.positionId.localeCompare(y.positionId);
+
 /** Admissions in the 60 s window ending at each admission: the most any window ever held. */
 function maxInAnyWindow(admissions: readonly Admission[]): number {
   const times = admissions.map((a) => a.admittedAt).sort((a, b) => a - b);
@@ -113,11 +124,26 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
     return step.now;
   }
 
-  /** A full sweeper cycle: the Redis store visits a slice of the shards per step. */
+  /** The steps of a full sweeper cycle: the Redis store visits a slice of the shards per step. */
+  async function sweepSteps(queueId: string): Promise<SweepResult[]> {
+    const steps: SweepResult[] = [];
+    for (let i = 0; i < 12; i++) steps.push(await store.sweep(queueId));
+    return steps;
+  }
+
+  /** The ids a full sweeper cycle expired. */
   async function sweepCycle(queueId: string): Promise<string[]> {
-    const expired: string[] = [];
-    for (let i = 0; i < 12; i++) expired.push(...(await store.sweep(queueId)).expired);
-    return expired;
+    return (await sweepSteps(queueId)).flatMap((step) => step.expired.map((e) => e.positionId));
+  }
+
+  /** The queue's version, read without changing anything. */
+  async function versionOf(queueId: string): Promise<number> {
+    return (await store.ranks(queueId, [])).version;
+  }
+
+  /** Sleeps until the store's clock reads at least `t`. */
+  async function sleepUntil(t: number): Promise<void> {
+    await sleep(Math.max(0, t - (await store.now())));
   }
 
   describe.concurrent('behaviour', () => {
@@ -164,15 +190,34 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
         [e, 2, 3],
         [f, 1, 4],
       ];
-      for (const [p, lane, position] of joins) {
-        expect(await store.enqueue(id, p, lane)).toMatchObject({ kind: 'queued', position });
+      for (const [i, [p, lane, position]] of joins.entries()) {
+        const score = scoreOf(lane, i + 1);
+        expect(await store.enqueue(id, p, lane)).toMatchObject({ kind: 'queued', position, score });
       }
       const expected = [d, b, e, f, a, c];
+      const scores: number[] = [];
       for (const [i, p] of expected.entries()) {
-        expect(await store.getPosition(id, p)).toMatchObject({ state: 'waiting', position: i + 1, queueLength: 6 });
+        const state = await store.getPosition(id, p);
+        expect(state).toMatchObject({ state: 'waiting', position: i + 1, queueLength: 6 });
+        if (state.state === 'waiting') scores.push(state.score);
       }
+      // Admission order is score order: every lane ahead of the lanes below it.
+      expect(scores).toEqual([...scores].sort((x, y) => x - y));
+      expect(scores).toEqual([
+        scoreOf(3, 4),
+        scoreOf(2, 2),
+        scoreOf(2, 5),
+        scoreOf(1, 6),
+        scoreOf(0, 1),
+        scoreOf(0, 3),
+      ]);
       // Joining again returns the existing place, in its original lane.
-      expect(await store.enqueue(id, a, 3)).toMatchObject({ kind: 'queued', position: 5, queueLength: 6 });
+      expect(await store.enqueue(id, a, 3)).toMatchObject({
+        kind: 'queued',
+        position: 5,
+        queueLength: 6,
+        score: scoreOf(0, 1),
+      });
       expect((await store.stats(id)).totalEnqueued).toBe(6);
 
       await primeBucket(id);
@@ -213,7 +258,7 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect((await store.enqueue(id, b, 0)).kind).toBe('queued');
       expect(await store.enqueue(id, c, 0)).toEqual({ kind: 'queue_full' });
       expect(await store.enqueue(id, b, 0)).toMatchObject({ kind: 'queued', position: 2, queueLength: 2 });
-      expect(await store.leave(id, a)).toBe(true);
+      expect(await store.leave(id, a)).toMatchObject({ queueLength: 1 });
       expect(await store.enqueue(id, c, 0)).toMatchObject({ kind: 'queued', position: 2 });
       expect((await store.stats(id)).totalEnqueued).toBe(3);
     });
@@ -341,11 +386,12 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect(await store.stats(id)).toMatchObject({ active: 0, totalSessionsEnded: 1 });
     });
 
-    it('lets a visitor leave once', async () => {
+    it('lets a visitor leave once, reporting the score it had and the version it made', async () => {
       const id = await newQueue();
       const [a, b] = await enqueueMany(id, 2);
-      expect(await store.leave(id, a as string)).toBe(true);
-      expect(await store.leave(id, a as string)).toBe(false);
+      expect(await store.leave(id, a as string)).toEqual({ score: scoreOf(0, 1), version: 3, queueLength: 1 });
+      expect(await store.leave(id, a as string)).toBeNull();
+      expect(await versionOf(id)).toBe(3);
       expect(await store.getPosition(id, a as string)).toEqual({ state: 'gone' });
       expect(await store.heartbeat(id, a as string)).toEqual({ state: 'gone' });
       expect(await store.getPosition(id, b as string)).toMatchObject({ position: 1, queueLength: 1 });
@@ -359,13 +405,25 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       await store.enqueue(id, d, 3);
       await primeBucket(id);
       expect((await store.admit(id, 1)).admitted.map((x) => x.positionId)).toEqual([d]);
+      const version = await versionOf(id);
       expect(await sweepCycle(id)).toEqual([]);
+      expect(await versionOf(id)).toBe(version); // sweeps that expire nobody change nothing
 
       await sleep(1_600);
       expect(await store.heartbeat(id, b as string)).toMatchObject({ state: 'waiting', position: 2 });
       await sleep(1_600); // a and c: over 3 s since their last sign of life; b: 1.6 s
-      const expired = await sweepCycle(id);
-      expect([...expired].sort()).toEqual([a, c].sort());
+      // a and c share a heartbeat shard: one step expires both, and bumps the version once.
+      const steps = (await sweepSteps(id)).filter((step) => step.expired.length > 0);
+      expect(steps).toHaveLength(1);
+      expect(steps[0]?.version).toBe(version + 1);
+      expect(steps[0]?.queueLength).toBe(1);
+      expect([...(steps[0]?.expired ?? [])].sort(byId)).toEqual(
+        [
+          { positionId: a as string, score: scoreOf(0, 1) },
+          { positionId: c as string, score: scoreOf(0, 3) },
+        ].sort(byId),
+      );
+      expect(await versionOf(id)).toBe(version + 1);
       expect(await store.getPosition(id, b as string)).toMatchObject({ state: 'waiting', position: 1 });
       expect(await store.getPosition(id, a as string)).toEqual({ state: 'gone' });
       expect(await store.heartbeat(id, c as string)).toEqual({ state: 'gone' });
@@ -386,6 +444,269 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect([...(await sweepCycle(id))].sort()).toEqual([late, recent].sort());
     });
 
+    it('versions the wait set: one increment per change, none for reads, repeats and no-ops', async () => {
+      const id = await newQueue({ admission_rate_per_minute: 6000, max_queue_size: 3 });
+      expect(await store.ranks(id, [])).toMatchObject({ version: 0, queueLength: 0, ranks: [] });
+      const [a, b, c, d] = (await store.reservePositionIds(id)) as [string, string, string, string];
+      expect(await store.enqueue(id, a, 0)).toMatchObject({ version: 1, queueLength: 1, score: scoreOf(0, 1) });
+      expect(await store.enqueue(id, b, 2)).toMatchObject({ version: 2, queueLength: 2, score: scoreOf(2, 2) });
+      expect(await store.enqueue(id, c, 0)).toMatchObject({ version: 3, queueLength: 3 });
+
+      // Repeats, refusals, reads and liveness changes leave it alone.
+      const node = await store.registerNode();
+      expect(await store.enqueue(id, a, 0)).toMatchObject({ version: 3 });
+      expect(await store.enqueue(id, a, 0, node)).toMatchObject({ version: 3 });
+      expect(await store.enqueue(id, d, 0)).toEqual({ kind: 'queue_full' });
+      expect(await store.getPosition(id, a)).toMatchObject({ version: 3 });
+      expect(await store.heartbeat(id, b)).toMatchObject({ version: 3 });
+      expect(await store.attach(id, b, node)).toMatchObject({ version: 3 });
+      await store.detach(id, b, node);
+      await store.renewNodeLease(id, node, 60_000);
+      await store.releaseNode(id, node);
+      expect(await store.sweep(id)).toMatchObject({ version: 3, queueLength: 3, expired: [] });
+      expect(await versionOf(id)).toBe(3);
+
+      expect(await store.leave(id, c)).toEqual({ score: scoreOf(0, 3), version: 4, queueLength: 2 });
+      expect(await store.leave(id, c)).toBeNull();
+      expect(await store.leave(id, d)).toBeNull();
+
+      await primeBucket(id);
+      expect(await store.admit(id, 0)).toMatchObject({ version: 4, queueLength: 2, admitted: [] });
+      await sleep(50); // 100 admissions/s: several tokens
+      const step = await store.admit(id, 10);
+      expect(step.admitted.map((x) => x.positionId)).toEqual([b, a]);
+      expect(step).toMatchObject({ version: 5, queueLength: 0 }); // one step, one increment
+      expect(await store.admit(id, 10)).toMatchObject({ version: 5, queueLength: 0, admitted: [] });
+      expect(await store.attach(id, a, node)).toMatchObject({ state: 'admitted' });
+      expect(await versionOf(id)).toBe(5);
+    });
+
+    it('gives concurrent changes distinct consecutive versions, each with its own queue length', async () => {
+      const id = await newQueue();
+      const ids = (await store.reservePositionIds(id)).slice(0, 20);
+      const ascending = (versions: number[]) => [...versions].sort((x, y) => x - y);
+      const joins = await Promise.all(ids.map((p) => store.enqueue(id, p, 0)));
+      const joined = joins.map((r) => (r.kind === 'queued' ? r : { version: -1, queueLength: -1, score: -1 }));
+      expect(ascending(joined.map((r) => r.version))).toEqual(ids.map((_, i) => i + 1));
+      // Only enqueues so far: version n saw n waiting, and was the n-th in the lane.
+      for (const r of joined) expect(r).toMatchObject({ queueLength: r.version, score: scoreOf(0, r.version) });
+
+      const leaves = await Promise.all(ids.slice(0, 10).map((p) => store.leave(id, p)));
+      const left = leaves.map((l) => l ?? { version: -1, queueLength: -1 });
+      expect(ascending(left.map((l) => l.version))).toEqual(ids.slice(0, 10).map((_, i) => 21 + i));
+      for (const l of left) expect(l.queueLength).toBe(20 - (l.version - 20));
+    });
+
+    it('hands out distinct node numbers', async () => {
+      const nodes = await Promise.all(Array.from({ length: 5 }, () => store.registerNode()));
+      expect(new Set(nodes).size).toBe(5);
+      for (const n of nodes) expect(Number.isSafeInteger(n) && n > 0).toBe(true);
+      const id = await newQueue();
+      await expect(store.renewNodeLease(id, 0, 1000)).rejects.toThrow(RangeError);
+      await expect(store.renewNodeLease(id, nodes[0] as number, -1)).rejects.toThrow(RangeError);
+    });
+
+    it('reads exact ranks of many ids, in the asked order, at one version', async () => {
+      const id = await newQueue({ admission_rate_per_minute: 6000 });
+      const block = await store.reservePositionIds(id);
+      const lanes = [0, 1, 0, 2, 0, 3, 1, 0];
+      const ids = block.slice(0, lanes.length);
+      for (const [i, p] of ids.entries()) await store.enqueue(id, p, lanes[i] as number);
+      await store.leave(id, ids[2] as string);
+      await primeBucket(id);
+      expect((await store.admit(id, 1)).admitted.map((x) => x.positionId)).toEqual([ids[5]]); // lane 3
+
+      // The model: waiting ids by lane (highest first), then by join order.
+      const waiting = ids
+        .map((p, i) => ({ p, score: scoreOf(lanes[i] as number, i + 1) }))
+        .filter(({ p }) => p !== ids[2] && p !== ids[5])
+        .sort((x, y) => x.score - y.score)
+        .map(({ p }) => p);
+      const never = block[100] as string;
+      const asked = [ids[7], ids[2], ids[0], never, ids[5], ids[3], ids[6], ids[1], ids[4], ids[0]] as string[];
+      const snapshot = await store.ranks(id, asked);
+      expect(snapshot.ranks).toEqual(asked.map((p) => (waiting.includes(p) ? waiting.indexOf(p) + 1 : null)));
+      expect(snapshot).toMatchObject({ queueLength: 6, version: lanes.length + 2 });
+      const facts = await store.getPosition(id, ids[0] as string);
+      expect(facts).toMatchObject({ version: snapshot.version, position: snapshot.ranks[2] });
+      expect(Math.abs(snapshot.now - (await store.now()))).toBeLessThan(1_000);
+
+      expect(await store.ranks(`conf-${randomUUID().slice(0, 8)}`, [never])).toMatchObject({
+        version: 0,
+        queueLength: 0,
+        ranks: [null],
+      });
+      await expect(store.ranks(id, new Array<string>(50_001).fill(never))).rejects.toThrow(RangeError);
+    });
+
+    it('reads the ranks of a few thousand ids across id blocks in one call', async () => {
+      const id = await newQueue();
+      const ids: string[] = [];
+      for (let i = 0; i < 24; i++) ids.push(...(await store.reservePositionIds(id)));
+      await Promise.all(ids.map((p) => store.enqueue(id, p, 0)));
+      const order = (await store.ranks(id, ids)).ranks; // concurrent joins: any order, but a permutation
+      expect([...order].sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(ids.map((_, i) => i + 1));
+      const reversed = await store.ranks(id, [...ids].reverse());
+      expect(reversed.ranks).toEqual([...order].reverse());
+      expect(reversed).toMatchObject({ version: ids.length, queueLength: ids.length });
+    });
+
+    it('keeps a held position past the timeout while its node renews its lease', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1 });
+      const node = await store.registerNode();
+      await store.renewNodeLease(id, node, 600);
+      const [a, b, c] = (await store.reservePositionIds(id)) as [string, string, string];
+      expect(await store.enqueue(id, a, 0, node)).toMatchObject({ kind: 'queued', position: 1 });
+      await store.enqueue(id, b, 0);
+      await store.enqueue(id, c, 0);
+      expect(await store.attach(id, b, node)).toMatchObject({ state: 'waiting', position: 2, queueLength: 3 });
+      const expired: string[] = [];
+      const until = (await store.now()) + 3_000; // three timeouts and more
+      while ((await store.now()) < until) {
+        await store.renewNodeLease(id, node, 600);
+        expired.push(...(await sweepCycle(id)));
+        await sleep(200);
+      }
+      expect(expired).toEqual([c]); // the silent REST visitor expired meanwhile
+      expect(await store.getPosition(id, a)).toMatchObject({ state: 'waiting', position: 1 });
+      expect(await store.getPosition(id, b)).toMatchObject({ state: 'waiting', position: 2 });
+    });
+
+    it('a late detach from a node that no longer holds the position changes nothing', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1 });
+      const first = await store.registerNode();
+      const second = await store.registerNode();
+      await store.renewNodeLease(id, first, 60_000);
+      await store.renewNodeLease(id, second, 60_000);
+      const [a] = (await store.reservePositionIds(id)) as [string];
+      await store.enqueue(id, a, 0, first);
+      // The visitor reconnected to the second node before the first saw its socket close.
+      await store.attach(id, a, second);
+      await store.detach(id, a, first);
+      const t0 = await store.now();
+      await sleepUntil(t0 + 2_200);
+      expect(await sweepCycle(id)).toEqual([]);
+      expect(await store.getPosition(id, a)).toMatchObject({ state: 'waiting', position: 1 });
+      await store.detach(id, a, second);
+      const t1 = await store.now();
+      await sleepUntil(t1 + 2_200);
+      expect(await sweepCycle(id)).toEqual([a]);
+    });
+
+    it('expires a detached position after the timeout; heartbeats and rejoins do not un-hold', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1 });
+      const node = await store.registerNode();
+      await store.renewNodeLease(id, node, 60_000);
+      const [a, b, c, e] = (await store.reservePositionIds(id)) as [string, string, string, string];
+      const t0 = await store.now();
+      await store.enqueue(id, a, 0, node);
+      await store.enqueue(id, b, 0, node);
+      await store.enqueue(id, c, 0);
+      await store.enqueue(id, e, 0, node);
+      const t1 = await store.now();
+      // A held position's heartbeat, or its repeated REST join, must not give it a deadline.
+      expect(await store.heartbeat(id, b)).toMatchObject({ state: 'waiting', position: 2 });
+      expect(await store.enqueue(id, e, 0)).toMatchObject({ kind: 'queued', position: 4 });
+
+      await sleepUntil(t0 + 1_500);
+      await store.detach(id, a, node); // the grace starts now: a lives until at least t0 + 2.5 s
+      await store.detach(id, c, node); // not held: keeps its deadline (due by t1 + 2 s)
+      const detachedAt = await store.now();
+      await sleepUntil(t1 + 2_100);
+      expect(await sweepCycle(id)).toEqual([c]);
+      await sleepUntil(detachedAt + 2_100);
+      expect(await sweepCycle(id)).toEqual([a]);
+      expect(await store.getPosition(id, b)).toMatchObject({ state: 'waiting', position: 1 });
+      expect(await store.getPosition(id, e)).toMatchObject({ state: 'waiting', position: 2 });
+    });
+
+    it("expires held positions heartbeat_timeout_seconds after their node's lease lapsed, not before", async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1 });
+      const node = await store.registerNode();
+      const late = await store.registerNode(); // its lease lapses after the middle sweep
+      const leaseless = await store.registerNode(); // never renews: its grace starts at the first sweep
+      const before = await store.now();
+      await store.renewNodeLease(id, node, 300);
+      await store.renewNodeLease(id, late, 1_300);
+      const [a, b, c] = (await store.reservePositionIds(id)) as [string, string, string];
+      await store.enqueue(id, a, 0, node);
+      await store.enqueue(id, b, 1, leaseless);
+      await store.enqueue(id, c, 0, late);
+      const firstSweep = await store.now();
+      expect(await sweepCycle(id)).toEqual([]);
+      const after = await store.now(); // the leases lapse by after + 300 / 1,300; b's grace started by after
+
+      // Before any grace can have ended (a: lapse >= before + 300; b: grace from >= firstSweep).
+      await sleepUntil(Math.min(before + 300, firstSweep) + 900);
+      expect(await sweepCycle(id)).toEqual([]);
+      expect(await store.getPosition(id, a)).toMatchObject({ state: 'waiting', position: 2 });
+
+      // The grace counts from the lapse, not from when a sweep first notices it: c, unseen since
+      // its lease lapsed more than a timeout ago, expires at its first visit.
+      await sleepUntil(after + 1_300 + 2_100);
+      const expired = (await sweepSteps(id)).flatMap((step) => step.expired);
+      expect([...expired].sort(byId)).toEqual(
+        [
+          { positionId: a, score: scoreOf(0, 1) },
+          { positionId: b, score: scoreOf(1, 2) },
+          { positionId: c, score: scoreOf(0, 3) },
+        ].sort(byId),
+      );
+      expect(await store.stats(id)).toMatchObject({ waiting: 0, totalExpired: 3 });
+    });
+
+    it('starts the grace of every position of a released node at once, and of no other', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1 });
+      const leaving = await store.registerNode();
+      const staying = await store.registerNode();
+      await store.renewNodeLease(id, leaving, 60_000);
+      await store.renewNodeLease(id, staying, 60_000);
+      const [a, b, c] = (await store.reservePositionIds(id)) as [string, string, string];
+      await store.enqueue(id, a, 0, leaving);
+      await store.enqueue(id, b, 0, staying);
+      await store.enqueue(id, c, 0);
+      expect(await store.attach(id, c, leaving)).toMatchObject({ state: 'waiting', position: 3 });
+      expect(await sweepCycle(id)).toEqual([]);
+
+      const before = await store.now();
+      await store.releaseNode(id, leaving);
+      const after = await store.now();
+      await sleepUntil(before + 900);
+      expect(await sweepCycle(id)).toEqual([]);
+      await sleepUntil(after + 2_100);
+      expect([...(await sweepCycle(id))].sort()).toEqual([a, c].sort());
+      expect(await store.getPosition(id, b)).toMatchObject({ state: 'waiting', position: 1 });
+    });
+
+    it('attaches only waiting positions: admitted and gone ones are left as they are', async () => {
+      const id = await newQueue({ admission_rate_per_minute: 6000 });
+      const [x, y, z] = await enqueueMany(id, 3);
+      await primeBucket(id);
+      expect((await store.admit(id, 1)).admitted.map((s) => s.positionId)).toEqual([x]);
+      await store.leave(id, y as string);
+      const node = await store.registerNode();
+      const version = await versionOf(id);
+
+      const before = await store.getPosition(id, x as string);
+      expect(before.state).toBe('admitted');
+      const admitted = { ...before, now: expect.any(Number) };
+      expect(await store.attach(id, x as string, node)).toEqual(admitted);
+      expect(await store.attach(id, y as string, node)).toEqual({ state: 'gone' });
+      const unknownQueue = `conf-${randomUUID().slice(0, 8)}`;
+      expect(await store.attach(unknownQueue, z as string, node)).toEqual({ state: 'gone' });
+      await store.detach(id, y as string, node);
+      expect(await store.getPosition(id, y as string)).toEqual({ state: 'gone' });
+      expect(await store.getPosition(id, x as string)).toEqual(admitted);
+      expect(await store.stats(id)).toMatchObject({ waiting: 1, active: 1 });
+      expect(await versionOf(id)).toBe(version);
+      if (redis) {
+        // Nothing was written for them: no holder marker appeared in their heartbeat shard.
+        const shard = heartbeatShardKey(id, heartbeatShardOf(y as string));
+        expect(await admin.hget(shard, y as string)).toBeNull();
+        expect(Number(await admin.hget(shard, z as string))).toBeGreaterThan(0); // z: a deadline
+      }
+    });
+
     it('counts everything that happened in stats', async () => {
       const id = await newQueue({ admission_rate_per_minute: 6000 });
       const empty = await store.stats(id);
@@ -399,6 +720,7 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
         totalExpired: 0,
         totalCancelled: 0,
         totalSessionsEnded: 0,
+        version: 0,
         now: expect.any(Number),
       });
       expect(Math.abs(empty.now - (await store.now()))).toBeLessThan(1_000);
@@ -421,6 +743,8 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
         totalExpired: 0,
         totalCancelled: 1,
         totalSessionsEnded: 1,
+        // 4 enqueues, 1 leave, 1 admission step
+        version: 6,
         now: expect.any(Number),
       });
       expect(await store.ping()).toBe(true);
@@ -459,8 +783,30 @@ describe('memory store on a moved clock', () => {
     t += 10_000;
     expect((await store.sweep(id)).expired).toEqual([]); // deadline not yet passed
     t += 2_000;
-    expect((await store.sweep(id)).expired).toEqual([silent]);
+    expect((await store.sweep(id)).expired).toEqual([{ positionId: silent, score: scoreOf(0, 1) }]);
     expect((await store.getPosition(id, alive)).state).toBe('waiting');
+  });
+  it("keeps a held visitor for as long as its node's lease runs, then gives it exactly the grace", async () => {
+    let t = 1_700_000_000_000;
+    const store = createMemoryQueueStore({ clock: () => t });
+    const id = 'clocked';
+    await store.createQueue(queueConfig(id, { heartbeat_timeout_seconds: 60 }));
+    const node = await store.registerNode();
+    const [held, silent] = (await store.reservePositionIds(id)) as [string, string];
+    await store.renewNodeLease(id, node, 30_000);
+    await store.enqueue(id, held, 0, node);
+    await store.enqueue(id, silent, 0);
+    const expired: string[] = [];
+    for (let step = 0; step < 60; step++, t += 10_000) {
+      await store.renewNodeLease(id, node, 30_000);
+      expired.push(...(await store.sweep(id)).expired.map((e) => e.positionId));
+    }
+    expect(expired).toEqual([silent]); // ten minutes: only the visitor nobody held
+    const lapse = t - 10_000 + 30_000; // the last renewal's lease
+    t = lapse + 60_000;
+    expect((await store.sweep(id)).expired).toEqual([]); // the deadline is this very second
+    t += 1_000;
+    expect((await store.sweep(id)).expired).toEqual([{ positionId: held, score: scoreOf(0, 1) }]);
   });
 });
 
@@ -478,8 +824,11 @@ describe('redis store memory', () => {
     // One enqueue first, so the queue's fixed keys and the script cache are not counted.
     await store.enqueue(id, ids[0] as string, 0);
     const before = await usedMemory();
+    // Every other visitor is held by a node's socket (a small negative marker, not a deadline).
+    const node = await store.registerNode();
     for (let i = 1; i <= count; i += 1000) {
-      await Promise.all(ids.slice(i, Math.min(i + 1000, count + 1)).map((p) => store.enqueue(id, p, 0)));
+      const batch = ids.slice(i, Math.min(i + 1000, count + 1));
+      await Promise.all(batch.map((p, j) => store.enqueue(id, p, 0, j % 2 === 0 ? node : undefined)));
     }
     const byInfo = ((await usedMemory()) - before) / count;
     expect((await store.stats(id)).waiting).toBe(count + 1);

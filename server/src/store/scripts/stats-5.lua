@@ -5,12 +5,14 @@
   KEYS[2] active  zset position id -> session expiry (ms)
   KEYS[3] admlog  zset position id -> admission time (ms)
   KEYS[4] stats   counters hash
+  KEYS[5] ver     wait-set version counter
 
   Returns {now, waiting, active (sessions not yet expired), admitted_in_window,
-           oldest_admission|nil, enqueued, admitted, expired, cancelled, sessions_ended}
+           oldest_admission|nil, enqueued, admitted, expired, cancelled, sessions_ended, version}
 ]]
 --- @include "store-now"
 --- @include "admission-window"
+--- @include "version"
 
 local now = store_now_ms()
 local count, oldest = admission_window(KEYS[3], now)
@@ -22,4 +24,5 @@ return {
   count,
   oldest,
   tonumber(c[1]) or 0, tonumber(c[2]) or 0, tonumber(c[3]) or 0, tonumber(c[4]) or 0, tonumber(c[5]) or 0,
+  read_version(KEYS[5]),
 }

@@ -11,20 +11,23 @@
   KEYS[4] admlog  zset position id -> admission time (ms)
   KEYS[5] bucket  hash tokens, ts
   KEYS[6] stats   counters hash
+  KEYS[7] ver     wait-set version counter (bumped once when anyone was admitted)
   ARGV[1] max batch (admit at most this many)
 
-  Returns {now, session_expires_at, {admitted ids in queue order}, {ids whose session ended}};
-  {now, 0, {}, {}} when the queue does not exist.
+  Returns {now, session_expires_at, {admitted ids in queue order}, {ids whose session ended},
+           version, queue_length} (version and queue length after the step);
+  {now, 0, {}, {}, version, queue_length} when the queue does not exist.
 ]]
 --- @include "store-now"
 --- @include "chunked"
+--- @include "version"
 
 local now = store_now_ms()
 local max_batch = tonumber(ARGV[1])
 
 local cfg = redis.call('HMGET', KEYS[1], 'status', 'admission_rate_per_minute', 'max_active_users',
   'session_duration_seconds')
-if not cfg[1] then return {now, 0, {}, {}} end
+if not cfg[1] then return {now, 0, {}, {}, read_version(KEYS[7]), redis.call('ZCARD', KEYS[2])} end
 local rate = tonumber(cfg[2])
 local max_active = tonumber(cfg[3])
 local expires = now + math.floor(tonumber(cfg[4]) * 1000)
@@ -73,5 +76,7 @@ if cfg[1] == 'active' then
   end
 end
 
+local version
+if #admitted > 0 then version = bump_version(KEYS[7]) else version = read_version(KEYS[7]) end
 redis.call('HSET', KEYS[5], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%d', now))
-return {now, expires, admitted, ended}
+return {now, expires, admitted, ended, version, redis.call('ZCARD', KEYS[2])}

@@ -1,0 +1,288 @@
+import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
+import { AppError } from '../domain/errors.js';
+import { sessionIdOf } from '../domain/queue.js';
+import type { EventBus, WaitingRoomEvent } from '../events/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PositionService, Tracking, WaitingView } from '../services/positions.js';
+import type { QueueDirectory } from '../services/queues.js';
+import type { QueueStore } from '../store/types.js';
+import type { TokenService } from '../tokens/tokens.js';
+import { PositionTracker, type Progress } from './position-tracker.js';
+import { CLOSE, type ServerMessage } from './protocol.js';
+
+/** What the hub needs of a socket; the uWS adapter provides it. */
+export interface Connection {
+  send(message: ServerMessage): void;
+  close(code: number, reason: string): void;
+}
+
+interface Visitor {
+  conn: Connection;
+  positionId: string;
+  lastSent: { position: number; queueLength: number; eta: number };
+  ticketExpiresAt: number;
+}
+
+interface QueueRoom {
+  queueId: string;
+  tracker: PositionTracker;
+  visitors: Map<string, Visitor>;
+  ratePerMinute: number;
+  heartbeatIntervalSeconds: number;
+}
+
+export interface HubOptions {
+  store: QueueStore;
+  positions: PositionService;
+  queues: QueueDirectory;
+  tokens: TokenService;
+  bus: EventBus;
+  metrics: Metrics;
+  log: Logger;
+  /** This node's number in the store (holder markers, leases). */
+  nodeNumber: number;
+  tickMs: number;
+  leaseTtlMs: number;
+  /** A gap in the change feed older than this is closed with a snapshot from the store. */
+  gapGraceMs: number;
+  /** Tickets with less life than this left are refreshed over the socket. */
+  ticketRefreshBelowMs: number;
+  clock?: () => number;
+}
+
+/**
+ * The broadcaster: the one place that sees both the event feed and the sockets. It keeps each
+ * local visitor's position exact from `queue.progress` events (no store call per visitor), pushes
+ * `admitted` to the node holding the visitor's socket, renews this node's lease in every queue
+ * it holds sockets for, and once a tick sends every changed position.
+ */
+export function createHub(opts: HubOptions) {
+  const { store, tokens, metrics, log } = opts;
+  const clock = opts.clock ?? Date.now;
+  const rooms = new Map<string, QueueRoom>();
+  let draining = false;
+
+  const roomOf = (queueId: string): QueueRoom => {
+    let room = rooms.get(queueId);
+    if (!room) {
+      room = { queueId, tracker: new PositionTracker(), visitors: new Map(), ratePerMinute: 0, heartbeatIntervalSeconds: 30 };
+      rooms.set(queueId, room);
+    }
+    return room;
+  };
+
+  const send = (conn: Connection, message: ServerMessage) => {
+    conn.send(message);
+    metrics.socketMessages.inc({ direction: 'out', type: message.type });
+  };
+
+  function forget(room: QueueRoom, positionId: string) {
+    room.visitors.delete(positionId);
+    room.tracker.remove(positionId);
+  }
+
+  async function pushAdmitted(room: QueueRoom, visitor: Visitor, sessionExpiresAt: number) {
+    forget(room, visitor.positionId);
+    const queue = await opts.queues.get(room.queueId);
+    const sessionId = sessionIdOf(room.queueId, visitor.positionId);
+    const sessionToken = await tokens.signSession({
+      queueId: room.queueId,
+      positionId: visitor.positionId,
+      sessionId,
+      expiresAt: sessionExpiresAt,
+    });
+    send(visitor.conn, {
+      type: 'admitted',
+      data: {
+        session_id: sessionId,
+        session_token: sessionToken,
+        redirect_url: queue?.target_url ?? '',
+        session_expires_at: new Date(sessionExpiresAt).toISOString(),
+      },
+    });
+    visitor.conn.close(CLOSE.ADMITTED, 'admitted');
+  }
+
+  function pushGone(room: QueueRoom, visitor: Visitor, reason: 'heartbeat_timeout' | 'left' | 'removed') {
+    forget(room, visitor.positionId);
+    send(visitor.conn, { type: 'expired', data: { reason } });
+    visitor.conn.close(reason === 'left' ? CLOSE.NORMAL : CLOSE.EXPIRED, reason);
+  }
+
+  function onEvent(event: WaitingRoomEvent) {
+    const room = rooms.get(event.queue_id);
+    if (!room) return;
+    const d = event.data;
+    switch (event.type) {
+      case 'queue.progress':
+        room.tracker.receive({
+          version: Number(d.version),
+          queueLength: Number(d.queue_length),
+          ...(d.admitted !== undefined ? { admitted: Number(d.admitted) } : {}),
+          ...(Array.isArray(d.removed) ? { removed: d.removed.map(Number) } : {}),
+          ...(d.added !== undefined ? { added: Number(d.added) } : {}),
+        } satisfies Progress);
+        return;
+      case 'position.admitted': {
+        const visitor = room.visitors.get(String(d.position_id));
+        if (visitor) {
+          pushAdmitted(room, visitor, Number(d.session_expires_at)).catch((err: unknown) =>
+            log.error({ err }, 'admitted push failed'),
+          );
+        }
+        return;
+      }
+      case 'position.expired':
+      case 'position.cancelled': {
+        const visitor = room.visitors.get(String(d.position_id));
+        if (visitor) pushGone(room, visitor, event.type === 'position.expired' ? 'heartbeat_timeout' : 'left');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+  const unsubscribe = opts.bus.subscribe(onEvent);
+
+  /** A gap in the feed stayed open: exact ranks from the store, then admitted/gone for the missing. */
+  async function snapshot(room: QueueRoom) {
+    const ids = room.tracker.memberIds();
+    const snap = await store.ranks(room.queueId, ids);
+    metrics.positionSnapshots.inc();
+    const ranks = new Map(ids.map((id, i) => [id, snap.ranks[i] ?? null]));
+    const { missing } = room.tracker.applySnapshot({ version: snap.version, queueLength: snap.queueLength, ranks }, clock());
+    for (const id of missing) {
+      const visitor = room.visitors.get(id);
+      if (!visitor) continue;
+      const state = await store.getPosition(room.queueId, id);
+      if (state.state === 'admitted') await pushAdmitted(room, visitor, state.sessionExpiresAt);
+      else if (state.state === 'gone') pushGone(room, visitor, 'removed');
+    }
+  }
+
+  async function tickRoom(room: QueueRoom) {
+    if (room.visitors.size === 0) {
+      rooms.delete(room.queueId);
+      await store.releaseNode(room.queueId, opts.nodeNumber);
+      return;
+    }
+    const [counts, queue] = await Promise.all([
+      store.stats(room.queueId),
+      opts.queues.get(room.queueId),
+      store.renewNodeLease(room.queueId, opts.nodeNumber, opts.leaseTtlMs),
+    ]);
+    if (queue) room.heartbeatIntervalSeconds = queue.heartbeat_interval_seconds;
+    room.ratePerMinute = measuredRatePerMinute(
+      counts.admittedInWindow,
+      counts.oldestAdmissionInWindow,
+      counts.now,
+      queue?.admission_rate_per_minute ?? 1,
+    );
+    room.tracker.observeVersion(counts.version);
+    room.tracker.advance(clock());
+    if (room.tracker.wantsSnapshot(clock(), opts.gapGraceMs)) await snapshot(room);
+
+    const now = clock();
+    for (const visitor of room.visitors.values()) {
+      const position = room.tracker.position(visitor.positionId);
+      if (position === undefined || position < 1) continue;
+      const eta = estimateWaitSeconds(position, room.ratePerMinute);
+      const queueLength = Math.max(room.tracker.queueLength, position);
+      const last = visitor.lastSent;
+      if (position !== last.position || queueLength !== last.queueLength || eta !== last.eta) {
+        visitor.lastSent = { position, queueLength, eta };
+        send(visitor.conn, { type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
+      }
+      if (visitor.ticketExpiresAt - now < opts.ticketRefreshBelowMs) {
+        const ticket = await tokens.signTicket(room.queueId, visitor.positionId);
+        visitor.ticketExpiresAt = ticket.expiresAt;
+        send(visitor.conn, { type: 'token_refresh', data: { token: ticket.token, expires_at: new Date(ticket.expiresAt).toISOString() } });
+      }
+    }
+  }
+
+  let ticking = false;
+  const timer = setInterval(() => {
+    if (ticking || draining) return;
+    ticking = true;
+    Promise.allSettled([...rooms.values()].map((room) => tickRoom(room)))
+      .then((results) => {
+        for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason }, 'broadcast tick failed');
+      })
+      .finally(() => {
+        ticking = false;
+      });
+  }, opts.tickMs);
+
+  return {
+    /**
+     * A socket joined or resumed: `view` is what the join returned. Another socket of this
+     * node holding the same place is replaced (one place per visitor, the newest socket wins).
+     */
+    attach(queueId: string, conn: Connection, view: WaitingView, tracking: Tracking, resumed: boolean) {
+      const room = roomOf(queueId);
+      const previous = room.visitors.get(view.position_id);
+      if (previous && previous.conn !== conn) previous.conn.close(CLOSE.REPLACED, 'the place was taken over by another connection');
+      const eta = view.estimated_wait_seconds;
+      room.visitors.set(view.position_id, {
+        conn,
+        positionId: view.position_id,
+        lastSent: { position: view.position, queueLength: view.queue_length, eta },
+        ticketExpiresAt: Date.parse(view.token_expires_at),
+      });
+      room.tracker.add(view.position_id, tracking.score, tracking.position, tracking.version);
+      send(conn, { type: 'joined', data: { ...view, resumed } });
+      if (room.visitors.size === 1) {
+        store.renewNodeLease(queueId, opts.nodeNumber, opts.leaseTtlMs).catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
+      }
+    },
+
+    /** The socket closed while its place was still waiting here: its grace period starts. */
+    async detach(queueId: string, positionId: string, conn: Connection) {
+      const room = rooms.get(queueId);
+      const visitor = room?.visitors.get(positionId);
+      if (!room || !visitor || visitor.conn !== conn) return;
+      forget(room, positionId);
+      if (!draining) await store.detach(queueId, positionId, opts.nodeNumber);
+    },
+
+    /** The socket closed before its join finished: the place it got starts its grace period. */
+    async abandon(queueId: string, positionId: string) {
+      await store.detach(queueId, positionId, opts.nodeNumber);
+    },
+
+    /** The visitor asked to leave over the socket. */
+    async leave(queueId: string, positionId: string, conn: Connection, ticket: string) {
+      const room = rooms.get(queueId);
+      const visitor = room?.visitors.get(positionId);
+      if (!room || !visitor || visitor.conn !== conn) throw new AppError('INVALID_REQUEST', 'Not joined');
+      await opts.positions.leave(queueId, ticket);
+      pushGone(room, visitor, 'left');
+    },
+
+    socketCount(): number {
+      let n = 0;
+      for (const room of rooms.values()) n += room.visitors.size;
+      return n;
+    },
+
+    /**
+     * Draining: every socket is told to reconnect elsewhere (transient close) and this node's
+     * leases are released, so each place's grace period starts now and another node takes over.
+     */
+    async drain() {
+      draining = true;
+      clearInterval(timer);
+      unsubscribe();
+      for (const room of rooms.values()) {
+        for (const visitor of room.visitors.values()) visitor.conn.close(CLOSE.GOING_AWAY, 'node draining');
+        await store.releaseNode(room.queueId, opts.nodeNumber).catch(() => undefined);
+      }
+      rooms.clear();
+    },
+  };
+}
+
+export type Hub = ReturnType<typeof createHub>;
+

@@ -1,0 +1,253 @@
+import { AppError } from '../domain/errors.js';
+import { isValidQueueId } from '../domain/queue.js';
+import type { IpRateLimiter } from '../http/rate-limit.js';
+import type { TemplatedApp, WebSocket } from '../http/uws.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PositionService } from '../services/positions.js';
+import type { Connection, Hub } from './hub.js';
+import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, encode, type ClientMessage, type ServerMessage } from './protocol.js';
+
+/** Per-socket state, typed through uWS's UserData generic. */
+interface SocketData {
+  queueId: string;
+  ipHash: string;
+  /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it. */
+  upgradeTicket: string | undefined;
+  state: 'new' | 'joining' | 'waiting' | 'done';
+  positionId: string | undefined;
+  ticket: string | undefined;
+  conn: Connection | undefined;
+  badFrames: number;
+  windowStart: number;
+  framesInWindow: number;
+  closed: boolean;
+}
+
+export interface WsServerOptions {
+  hub: Hub;
+  positions: PositionService;
+  metrics: Metrics;
+  log: Logger;
+  nodeNumber: number;
+  /** Salted IP hash of a peer address (same as the REST limits). */
+  ipKey: (peer: string, forwardedFor: string | undefined) => string;
+  joinLimiter: IpRateLimiter;
+  maxSocketsPerIp: number;
+  idleTimeoutSeconds: number;
+  maxBackpressureBytes: number;
+  /** A client must send `join` this soon after connecting. */
+  joinTimeoutMs: number;
+}
+
+const FRAMES_PER_10S = 30;
+const MAX_BAD_FRAMES = 5;
+
+/**
+ * The uWS adapter of the socket protocol: upgrade checks, frame parsing and limits, and
+ * backpressure. What a join or leave means is decided by the position service and the hub.
+ */
+export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
+  const { hub, metrics, log } = opts;
+  const socketsPerIp = new Map<string, number>();
+  const open = new Set<WebSocket<SocketData>>();
+
+  function connectionOf(ws: WebSocket<SocketData>): Connection {
+    const data = ws.getUserData();
+    return {
+      send(message: ServerMessage) {
+        if (data.closed) return;
+        ws.send(encode(message), false);
+        // A consumer that cannot keep up is dropped; it reconnects (transient) and resumes.
+        if (!data.closed && ws.getBufferedAmount() > opts.maxBackpressureBytes) {
+          data.closed = true;
+          ws.end(CLOSE.SLOW_CONSUMER, 'slow consumer');
+        }
+      },
+      close(code, reason) {
+        if (data.closed) return;
+        data.closed = true;
+        data.state = 'done';
+        ws.end(code, reason);
+      },
+    };
+  }
+
+  function fail(ws: WebSocket<SocketData>, err: unknown, closeAfter: boolean) {
+    const data = ws.getUserData();
+    const appError = err instanceof AppError ? err : new AppError('INTERNAL_ERROR', 'Internal error');
+    if (!(err instanceof AppError)) log.error({ err }, 'socket handler failed');
+    data.conn?.send({ type: 'error', data: { code: appError.code, message: appError.message } });
+    if (closeAfter) data.conn?.close(closeCodeFor(appError.code), appError.message.slice(0, 120));
+  }
+
+  async function join(ws: WebSocket<SocketData>, ticket: string | undefined, grant: string | undefined) {
+    const data = ws.getUserData();
+    data.state = 'joining';
+    try {
+      if (!ticket) await opts.joinLimiter.consume(data.ipHash);
+      const result = await opts.positions.join({
+        queueId: data.queueId,
+        priority: 0,
+        ticket,
+        isAdmin: false,
+        priorityGrant: grant,
+        holder: opts.nodeNumber,
+      });
+      if (data.closed) {
+        // The socket went away while joining: start the grace period of the place it got.
+        if (result.view.status === 'waiting') await hub.abandon(data.queueId, result.view.position_id);
+        return;
+      }
+      data.positionId = result.view.position_id;
+      if (result.view.status === 'admitted') {
+        data.conn?.send({
+          type: 'admitted',
+          data: {
+            session_id: result.view.session_id,
+            session_token: result.view.session_token,
+            redirect_url: result.view.redirect_url,
+            session_expires_at: result.view.session_expires_at,
+          },
+        });
+        data.conn?.close(CLOSE.ADMITTED, 'admitted');
+        return;
+      }
+      data.state = 'waiting';
+      data.ticket = result.view.token;
+      hub.attach(data.queueId, data.conn as Connection, result.view, result.tracking!, !result.created);
+    } catch (err) {
+      data.state = 'new';
+      fail(ws, err, true);
+    }
+  }
+
+  function onMessage(ws: WebSocket<SocketData>, message: ClientMessage) {
+    const data = ws.getUserData();
+    metrics.socketMessages.inc({ direction: 'in', type: message.type });
+    switch (message.type) {
+      case 'join':
+        if (data.state !== 'new') throw new AppError('INVALID_REQUEST', 'Already joined on this connection');
+        void join(ws, message.data?.token, message.data?.priority_grant);
+        return;
+      case 'heartbeat':
+        // The open socket is the heartbeat; accepted for clients that send one anyway.
+        return;
+      case 'leave':
+        if (data.state !== 'waiting' || !data.positionId || !data.ticket) {
+          throw new AppError('INVALID_REQUEST', 'Not waiting in a queue on this connection');
+        }
+        hub.leave(data.queueId, data.positionId, data.conn as Connection, data.ticket).catch((err: unknown) => fail(ws, err, false));
+        return;
+    }
+  }
+
+  app.ws<SocketData>('/ws/queues/:queue_id', {
+    compression: 0,
+    maxPayloadLength: MAX_FRAME_BYTES,
+    idleTimeout: opts.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    maxBackpressure: opts.maxBackpressureBytes * 2,
+    closeOnBackpressureLimit: 0,
+
+    upgrade(res, req, context) {
+      const queueId = decodeURIComponentSafe(req.getParameter(0) ?? '');
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const authorization = req.getHeader('authorization');
+      const ipHash = opts.ipKey(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for') || undefined);
+      const refuse = (status: string, code: string, message: string) => {
+        res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
+      };
+      if (!isValidQueueId(queueId)) return refuse('400 Bad Request', 'INVALID_REQUEST', 'Invalid queue id');
+      if ((socketsPerIp.get(ipHash) ?? 0) >= opts.maxSocketsPerIp) {
+        metrics.rateLimited.inc({ limit: 'sockets' });
+        return refuse('429 Too Many Requests', 'RATE_LIMITED', 'Too many open connections from this address');
+      }
+      const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+      const data: SocketData = {
+        queueId,
+        ipHash,
+        upgradeTicket: bearer,
+        state: 'new',
+        positionId: undefined,
+        ticket: undefined,
+        conn: undefined,
+        badFrames: 0,
+        windowStart: Date.now(),
+        framesInWindow: 0,
+        closed: false,
+      };
+      res.upgrade(data, key, protocol, extensions, context);
+    },
+
+    open(ws) {
+      const data = ws.getUserData();
+      data.conn = connectionOf(ws);
+      open.add(ws);
+      socketsPerIp.set(data.ipHash, (socketsPerIp.get(data.ipHash) ?? 0) + 1);
+      metrics.socketsConnected.inc();
+      if (data.upgradeTicket) {
+        void join(ws, data.upgradeTicket, undefined);
+      } else {
+        setTimeout(() => {
+          if (!data.closed && data.state === 'new') {
+            data.conn?.send({ type: 'error', data: { code: 'INVALID_REQUEST', message: 'Send join first' } });
+            data.conn?.close(CLOSE.BAD_REQUEST, 'no join');
+          }
+        }, opts.joinTimeoutMs).unref();
+      }
+    },
+
+    message(ws, frame) {
+      const data = ws.getUserData();
+      const now = Date.now();
+      if (now - data.windowStart > 10_000) {
+        data.windowStart = now;
+        data.framesInWindow = 0;
+      }
+      if (++data.framesInWindow > FRAMES_PER_10S) {
+        metrics.rateLimited.inc({ limit: 'frames' });
+        return fail(ws, new AppError('RATE_LIMITED', 'Too many messages'), true);
+      }
+      const message = decode(frame);
+      if (typeof message === 'string') {
+        data.badFrames++;
+        return fail(ws, new AppError('INVALID_REQUEST', message), data.badFrames >= MAX_BAD_FRAMES);
+      }
+      try {
+        onMessage(ws, message);
+      } catch (err) {
+        fail(ws, err, false);
+      }
+    },
+
+    close(ws, code) {
+      const data = ws.getUserData();
+      const wasWaiting = data.state === 'waiting';
+      data.closed = true;
+      open.delete(ws);
+      const left = (socketsPerIp.get(data.ipHash) ?? 1) - 1;
+      if (left > 0) socketsPerIp.set(data.ipHash, left);
+      else socketsPerIp.delete(data.ipHash);
+      metrics.socketsConnected.dec();
+      metrics.socketCloses.inc({ code: String(code) });
+      if (wasWaiting && data.positionId && data.conn) {
+        hub.detach(data.queueId, data.positionId, data.conn).catch((err: unknown) => log.warn({ err }, 'detach failed'));
+      }
+    },
+  });
+
+  return {
+    openSockets: () => open.size,
+  };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return '';
+  }
+}
