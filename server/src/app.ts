@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
+import { createJetStreamEventBus } from './events/jetstream.js';
 import { createMemoryEventBus } from './events/memory.js';
 import { createPublisher } from './events/publisher.js';
 import type { EventBus } from './events/types.js';
@@ -63,10 +64,24 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   const store = redis ? createRedisQueueStore(redis) : createMemoryQueueStore();
   if (!redis) log.info('DRAGONFLYDB_URL is not set: embedded in-memory store (single node only)');
 
-  if (config.natsUrl) {
-    log.warn('NATS_URL is set, but this build publishes events in-process only; JetStream is not used');
-  }
-  const bus = createMemoryEventBus((err) => log.error({ err }, 'event handler failed'));
+  const onHandlerError = (err: unknown) => log.error({ err }, 'event handler failed');
+  const jetStream = config.natsUrl
+    ? await createJetStreamEventBus({
+        url: config.natsUrl,
+        nodeId,
+        streamName: config.natsStream,
+        subjectPrefix: config.natsSubjectPrefix,
+        replicas: config.natsStreamReplicas,
+        maxAgeSeconds: config.natsStreamMaxAgeSeconds,
+        log,
+        onPublishFailure: () => metrics.eventPublishFailures.inc(),
+        onHandlerError,
+      })
+    : undefined;
+  const bus: EventBus = jetStream ?? createMemoryEventBus(onHandlerError);
+  if (!jetStream) log.info('NATS_URL is not set: in-process event bus (single node only)');
+  metrics.eventBusConnected.set(bus.healthy() ? 1 : 0);
+  const busGauge = setInterval(() => metrics.eventBusConnected.set(bus.healthy() ? 1 : 0), 1_000);
   const publish = createPublisher(bus, nodeId);
 
   const ticketSecret = config.ticketSecret ?? randomBytes(32).toString('base64url');
@@ -140,10 +155,11 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   async function health(): Promise<HealthReport> {
     const storeUp = await store.ping().catch(() => false);
     return {
-      healthy: storeUp && bus.healthy(),
+      // Without NATS admissions go on and pushes degrade: the node stays healthy, and says so.
+      healthy: storeUp,
       components: {
         dragonflydb: redis ? (storeUp ? 'healthy' : 'unhealthy') : 'embedded',
-        nats: 'embedded',
+        nats: jetStream ? (jetStream.healthy() ? 'healthy' : 'unhealthy') : 'embedded',
       },
     };
   }
@@ -152,7 +168,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   const router = mountRoutes(
     app,
     [
-      ...systemRoutes({ version: VERSION, startedAt, health, jwks: () => tokens.jwks(), registry: metrics.registry }),
+      ...systemRoutes({ version: VERSION, nodeId, startedAt, health, jwks: () => tokens.jwks(), registry: metrics.registry }),
       ...visitorRoutes({
         positions,
         sessions,
@@ -198,6 +214,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
         await hub.drain();
+        clearInterval(busGauge);
         const deadline = Date.now() + config.shutdownTimeoutMs;
         while (router.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         await loop.stop();

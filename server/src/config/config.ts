@@ -67,6 +67,8 @@ const schema = z.object({
   WS_IDLE_TIMEOUT_SECONDS: intIn(8, 960).default(60),
   WS_MAX_BACKPRESSURE_BYTES: intIn(1_024, 64 * 1024 * 1024).default(256 * 1024),
   WS_JOIN_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
+  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a JetStream stream name').default('WAITINGROOM'),
+  NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be one subject token').default('waitingroom'),
   NATS_STREAM_REPLICAS: intIn(1, 5).default(1),
   NATS_STREAM_MAX_AGE_SECONDS: intIn(60, 30 * 86_400).default(3_600),
 });
@@ -104,6 +106,8 @@ export interface Config {
   wsIdleTimeoutSeconds: number;
   wsMaxBackpressureBytes: number;
   wsJoinTimeoutMs: number;
+  natsStream: string;
+  natsSubjectPrefix: string;
   natsStreamReplicas: number;
   natsStreamMaxAgeSeconds: number;
 }
@@ -179,6 +183,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsIdleTimeoutSeconds: e.WS_IDLE_TIMEOUT_SECONDS,
     wsMaxBackpressureBytes: e.WS_MAX_BACKPRESSURE_BYTES,
     wsJoinTimeoutMs: e.WS_JOIN_TIMEOUT_MS,
+    natsStream: e.NATS_STREAM,
+    natsSubjectPrefix: e.NATS_SUBJECT_PREFIX,
     natsStreamReplicas: e.NATS_STREAM_REPLICAS,
     natsStreamMaxAgeSeconds: e.NATS_STREAM_MAX_AGE_SECONDS,
   });

@@ -72,6 +72,11 @@ export function createMetrics() {
       labelNames: ['limit'] as const,
       registers: [registry],
     }),
+    eventBusConnected: new Gauge({
+      name: 'waiting_room_event_bus_connected',
+      help: '1 while the event bus (NATS JetStream, or the in-process bus) is usable',
+      registers: [registry],
+    }),
     eventPublishFailures: new Counter({
       name: 'waiting_room_event_publish_failures_total',
       help: 'Events that could not be published to the bus',

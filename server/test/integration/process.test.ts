@@ -89,3 +89,35 @@ describe('process lifecycle', () => {
     expect(proc.output()).toContain('native binary did not load');
   }, 60_000);
 });
+
+describe('WORKERS=2', () => {
+  it('runs two nodes on one port and stops them both on SIGTERM', async () => {
+    const port = await freePort();
+    const proc = runProcess('node', ['--import', 'tsx', 'server/src/main.ts'], {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      WORKERS: '2',
+      DRAGONFLYDB_URL: 'redis://127.0.0.1:6379/7',
+      LOG_LEVEL: 'info',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealth(url, proc);
+    const nodes = new Set<string>();
+    const deadline = Date.now() + 20_000;
+    while (nodes.size < 2 && Date.now() < deadline) {
+      // A new connection each time, so the kernel may pick either worker.
+      const { stdout } = await exec('curl', ['-sS', '-H', 'Connection: close', `${url}/health`]);
+      nodes.add(String((JSON.parse(stdout) as { node: string }).node));
+    }
+    expect(nodes.size).toBe(2);
+    signalGroup(proc, 'SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+    expect(proc.output().match(/waiting room stopped/g)).toHaveLength(2);
+  }, 60_000);
+
+  it('refuses WORKERS > 1 without DragonFly', async () => {
+    const proc = runProcess('node', ['--import', 'tsx', 'server/src/main.ts'], { WORKERS: '2' });
+    expect((await proc.exited).code).toBe(78);
+    expect(proc.output()).toContain('WORKERS');
+  }, 30_000);
+});

@@ -71,6 +71,8 @@ describe('real-time push across three nodes', () => {
     for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i]!).toBeGreaterThanOrEqual(admittedAt[i - 1]!);
     // Freshness: the sockets admitted last saw many updates, not just one at the end.
     expect(sockets[299]!.of('position_update').length).toBeGreaterThan(3);
+    // Positions came from the JetStream change feed, not from store snapshots after gaps.
+    expect(await metricSum(nodes, 'waiting_room_position_snapshots_total')).toBeLessThanOrEqual(3);
   }, 60_000);
 
   it('a socket back within grace keeps its place on another node; one back after grace is expired', async () => {
@@ -101,12 +103,15 @@ describe('real-time push across three nodes', () => {
   }, 30_000);
 });
 
-async function expiredTotal(nodes: TestNode[], q: string): Promise<number> {
+async function metricSum(nodes: TestNode[], series: string): Promise<number> {
   let total = 0;
   for (const n of nodes) {
     const text = await (await fetch(`${n.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`waiting_room_positions_expired_total{queue_id="${q}"}`));
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     total += line ? Number(line.split(' ')[1]) : 0;
   }
   return total;
 }
+
+const expiredTotal = (nodes: TestNode[], q: string) =>
+  metricSum(nodes, `waiting_room_positions_expired_total{queue_id="${q}"}`);

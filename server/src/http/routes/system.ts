@@ -9,6 +9,7 @@ export interface HealthReport {
 /** Health, JWKS and metrics. */
 export function systemRoutes(d: {
   version: string;
+  nodeId: string;
   startedAt: number;
   health: () => Promise<HealthReport>;
   jwks: () => unknown;
@@ -22,6 +23,7 @@ export function systemRoutes(d: {
         status: report.healthy ? 'healthy' : 'unhealthy',
         version: d.version,
         uptime_seconds: Math.floor((Date.now() - d.startedAt) / 1000),
+        node: d.nodeId,
         components: report.components,
       },
       headers: { 'cache-control': 'no-store' },

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createJetStreamEventBus, type EventPublishError, type JetStreamEventBus, type JetStreamEventBusOptions } from '../../src/events/jetstream.js';
+import type { EventType, WaitingRoomEvent } from '../../src/events/types.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startNatsServer, type NatsServerProcess } from '../support/nats.js';
+import { sleep, waitFor } from '../support/nodes.js';
+import { freePort } from '../support/process.js';
+
+const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+/** Each test gets its own stream and subject root: streams may not share subjects. */
+function uniqueStream() {
+  const id = randomUUID().replaceAll('-', '').slice(0, 12);
+  return { streamName: `WR_TEST_${id}`, subjectPrefix: `wrtest_${id}` };
+}
+
+function makeEvent(source: string, n: number, type: EventType = 'position.enqueued'): WaitingRoomEvent {
+  return {
+    id: randomUUID(),
+    version: 1,
+    type,
+    timestamp: new Date(1_700_000_000_000 + n).toISOString(),
+    source,
+    queue_id: 'q-events',
+    data: { n, position_id: `p-${n}`, nested: { list: [1, 'two', null, { three: true }] }, text: 'zß ✓ 😀' },
+  };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+const buses: JetStreamEventBus[] = [];
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((b) => b.close()));
+});
+
+interface Node {
+  bus: JetStreamEventBus;
+  got: WaitingRoomEvent[];
+  publishFailures: EventPublishError[];
+  handlerErrors: unknown[];
+}
+
+async function startBus(
+  url: string,
+  nodeId: string,
+  stream: { streamName: string; subjectPrefix: string },
+  extra: Partial<JetStreamEventBusOptions> = {},
+): Promise<Node> {
+  const publishFailures: EventPublishError[] = [];
+  const handlerErrors: unknown[] = [];
+  const bus = await createJetStreamEventBus({
+    url,
+    nodeId,
+    ...stream,
+    log,
+    onPublishFailure: (err) => publishFailures.push(err),
+    onHandlerError: (err) => handlerErrors.push(err),
+    ...extra,
+  });
+  buses.push(bus);
+  const got: WaitingRoomEvent[] = [];
+  bus.subscribe((e) => got.push(e));
+  return { bus, got, publishFailures, handlerErrors };
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  try {
+    await waitFor(() => (check() ? true : undefined), timeoutMs, 10);
+  } catch {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for: ${check.toString()}`);
+  }
+}
+
+async function streamInfo(url: string, name: string) {
+  const nc = await connect({ servers: url });
+  try {
+    return await (await jetstreamManager(nc)).streams.info(name);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The event ids stored in a stream, in stream order. */
+async function storedIds(url: string, name: string): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const { state } = await jsm.streams.info(name);
+    const ids: string[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+      const stored = await jsm.streams.getMessage(name, { seq });
+      if (stored) ids.push(stored.json<WaitingRoomEvent>().id);
+    }
+    return ids;
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('JetStream event bus', () => {
+  let nats: NatsServerProcess;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  });
+  afterAll(async () => {
+    await nats?.dispose();
+  });
+
+  it('delivers every event to the other node intact and in order, and to its own node exactly once', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+    expect(a.bus.healthy()).toBe(true);
+    expect(b.bus.status()).toBe('connected');
+
+    const events = range(1000).map((n) => makeEvent('node-a', n));
+    for (const e of events) a.bus.publish(e);
+    await Promise.resolve();
+    expect(a.got).toHaveLength(1000); // local delivery does not wait for NATS
+
+    await until(() => b.got.length >= 1000);
+    const back = makeEvent('node-b', 0, 'position.admitted');
+    b.bus.publish(back);
+    await until(() => a.got.length >= 1001);
+    await sleep(300); // time for any duplicate to show up
+
+    expect(b.got.slice(0, 1000)).toEqual(events); // all fields, publish order, nothing twice
+    expect(b.got).toEqual([...events, back]);
+    expect(a.got).toEqual([...events, back]);
+    expect(a.bus.pendingPublishes()).toBe(0);
+    expect([...a.publishFailures, ...b.publishFailures, ...a.handlerErrors, ...b.handlerErrors]).toEqual([]);
+    expect(await storedIds(nats.url, stream.streamName)).toHaveLength(1001);
+  });
+
+  it('creates the stream idempotently from concurrent starts and updates changed settings', async () => {
+    const stream = uniqueStream();
+    const [a, b, c] = await Promise.all(['node-a', 'node-b', 'node-c'].map((id) => startBus(nats.url, id, stream)));
+    if (!a || !b || !c) throw new Error('unreachable');
+    for (const n of [a, b, c]) expect(n.bus.healthy()).toBe(true);
+
+    const info = await streamInfo(nats.url, stream.streamName);
+    expect(info.config.subjects).toEqual([`${stream.subjectPrefix}.>`]);
+    expect(info.config.max_age).toBe(nanos(3600 * 1000));
+    expect(info.config.retention).toBe('limits');
+
+    const fromA = makeEvent('node-a', 1);
+    const fromC = makeEvent('node-c', 2, 'queue.updated');
+    a.bus.publish(fromA);
+    c.bus.publish(fromC);
+    try {
+      await until(() => b.got.length >= 2);
+    } catch (e) {
+      const nc2 = await connect({ servers: nats.url });
+      const jsm = await jetstreamManager(nc2);
+      console.log('DIAG b.got', JSON.stringify(b.got.map((x) => x.source)), 'a', a.got.length, 'c', c.got.length, [a, b, c].map((n) => [n.bus.status(), n.bus.pendingPublishes()]));
+      console.log('STREAM', JSON.stringify((await jsm.streams.info(stream.streamName))));
+      for await (const ci of jsm.consumers.list(stream.streamName)) console.log('CONSUMER', JSON.stringify(ci));
+      await nc2.close();
+      throw e;
+    }
+    expect(b.got).toEqual(expect.arrayContaining([fromA, fromC]));
+
+    // A node restarting with another retention brings the shared stream to it.
+    await c.bus.close();
+    const d = await startBus(nats.url, 'node-c', stream, { maxAgeSeconds: 90, maxBytes: 1_000_000 });
+    const updated = await streamInfo(nats.url, stream.streamName);
+    expect(updated.config.max_age).toBe(nanos(90_000));
+    expect(updated.config.max_bytes).toBe(1_000_000);
+    expect(updated.config.duplicate_window).toBe(nanos(90_000)); // never above max_age
+    expect(updated.state.messages).toBe(2); // updated in place, not recreated
+
+    const later = makeEvent('node-a', 3);
+    a.bus.publish(later);
+    await until(() => d.got.length >= 1);
+    expect(d.got).toEqual([later]); // a node consumes from "now"
+  });
+
+  it('skips malformed messages on the subjects and keeps consuming', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+
+    const raw = await connect({ servers: nats.url });
+    const foreign = makeEvent('node-x', 1, 'session.started');
+    try {
+      raw.publish(`${stream.subjectPrefix}.queue.updated.v1`, 'not json {');
+      raw.publish(`${stream.subjectPrefix}.queue.updated.v1`, JSON.stringify({ id: 'x', type: 'queue.updated' }));
+      raw.publish(`${stream.subjectPrefix}.queue.updated.v1`, JSON.stringify({ ...makeEvent('node-x', 0), type: 'nope' }));
+      raw.publish(`${stream.subjectPrefix}.session.started.v1`, JSON.stringify(foreign));
+      await raw.flush();
+    } finally {
+      await raw.close();
+    }
+    const fromA = makeEvent('node-a', 2);
+    a.bus.publish(fromA);
+
+    await until(() => b.got.length >= 2);
+    await sleep(200);
+    expect(b.got).toEqual([foreign, fromA]);
+    expect(a.got).toHaveLength(2); // its own event at once, the foreign one when it arrives
+    expect(a.got).toEqual(expect.arrayContaining([foreign, fromA]));
+    expect([...a.handlerErrors, ...b.handlerErrors]).toEqual([]);
+  });
+
+  it('recreates a deleted stream and consumes the new one from its start', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+    const first = makeEvent('node-a', 0);
+    a.bus.publish(first);
+    await until(() => b.got.length === 1);
+
+    const nc = await connect({ servers: nats.url });
+    try {
+      await (await jetstreamManager(nc)).streams.delete(stream.streamName);
+    } finally {
+      await nc.close();
+    }
+    // The nodes notice (a 409 to a waiting pull, or missed heartbeats) and put the stream back.
+    // Publishing only then keeps the test off a server race: a publish right after the delete
+    // can still be stored (and acknowledged) in the dying stream.
+    await waitFor(() => streamInfo(nats.url, stream.streamName).catch(() => undefined), 10_000, 50);
+    const afterDelete = range(20).map((n) => makeEvent('node-a', n + 1));
+    for (const e of afterDelete) a.bus.publish(e);
+
+    await until(() => b.got.length >= 21, 10_000);
+    await sleep(200);
+    expect(b.got).toEqual([first, ...afterDelete]);
+    expect(a.got).toEqual([first, ...afterDelete]);
+    expect(await storedIds(nats.url, stream.streamName)).toEqual(afterDelete.map((e) => e.id));
+    expect(a.publishFailures).toEqual([]);
+  });
+
+  it('retries publishes JetStream refuses while connected, after putting its stream settings back', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+    const first = makeEvent('node-a', 0);
+    a.bus.publish(first);
+    await until(() => b.got.length === 1);
+
+    // Someone squeezes the stream: full, and refusing new messages.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const { state } = await jsm.streams.info(stream.streamName);
+      await jsm.streams.update(stream.streamName, { discard: DiscardPolicy.New, max_bytes: state.bytes });
+    } finally {
+      await nc.close();
+    }
+    const refused = range(5).map((n) => makeEvent('node-a', n + 1));
+    for (const e of refused) a.bus.publish(e);
+
+    await until(() => b.got.length >= 6);
+    expect(b.got).toEqual([first, ...refused]);
+    expect(a.publishFailures).toEqual([]);
+    const info = await streamInfo(nats.url, stream.streamName);
+    expect(info.config.discard).toBe(DiscardPolicy.Old);
+    expect(info.config.max_bytes).toBe(-1);
+  });
+
+  it('close() flushes what is buffered, then refuses new events without throwing', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const events = range(300).map((n) => makeEvent('node-a', n));
+    for (const e of events) a.bus.publish(e);
+    await a.bus.close();
+    expect(await storedIds(nats.url, stream.streamName)).toEqual(events.map((e) => e.id));
+    expect(a.bus.status()).toBe('closed');
+    expect(a.bus.healthy()).toBe(false);
+    expect(() => a.bus.publish(makeEvent('node-a', 999))).not.toThrow();
+    expect(a.publishFailures.map((f) => f.reason)).toEqual(['closed']);
+  });
+});
+
+describe('JetStream event bus through a NATS outage', () => {
+  let nats: NatsServerProcess | undefined;
+  afterEach(async () => {
+    await Promise.all(buses.splice(0).map((b) => b.close()));
+    await nats?.dispose();
+    nats = undefined;
+  });
+
+  it('keeps publishing locally while NATS is down and catches the other nodes up when it returns', async () => {
+    nats = await startNatsServer();
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+    const before = makeEvent('node-a', -1);
+    a.bus.publish(before);
+    await until(() => b.got.length === 1);
+
+    await nats.stop('SIGKILL');
+    await until(() => !a.bus.healthy() && !b.bus.healthy(), 5_000);
+    expect(a.bus.status()).toBe('reconnecting');
+
+    const outage = range(1000).map((n) => makeEvent('node-a', n));
+    const t0 = performance.now();
+    for (const e of outage) a.bus.publish(e);
+    const elapsedMs = performance.now() - t0;
+    expect(elapsedMs).toBeLessThan(50);
+    await Promise.resolve();
+    expect(a.got).toEqual([before, ...outage]); // this node still knows at once
+    expect(a.bus.pendingPublishes()).toBe(1000);
+    await sleep(200);
+    expect(b.got).toEqual([before]);
+
+    await nats.restart();
+    await until(() => a.bus.healthy() && b.bus.healthy(), 15_000);
+    await until(() => b.got.length >= 1001, 15_000);
+    expect(b.got).toEqual([before, ...outage]);
+    await until(() => a.bus.pendingPublishes() === 0); // the last acks may trail B's delivery
+
+    const fromB = makeEvent('node-b', 1, 'position.admitted');
+    const fromA = makeEvent('node-a', 2, 'session.expired');
+    b.bus.publish(fromB);
+    a.bus.publish(fromA);
+    await until(() => a.got.length >= 1003 && b.got.length >= 1003);
+    await sleep(200);
+    expect(a.got.slice(1001)).toEqual(expect.arrayContaining([fromA, fromB]));
+    expect(a.got).toHaveLength(1003);
+    expect(b.got.slice(1001)).toEqual(expect.arrayContaining([fromA, fromB]));
+    expect(b.got).toHaveLength(1003);
+    expect([...a.publishFailures, ...b.publishFailures]).toEqual([]);
+  });
+
+  it('starts without NATS, buffers a bounded number of events and publishes them once NATS is up', async () => {
+    const port = await freePort();
+    const stream = uniqueStream();
+    const t0 = Date.now();
+    const a = await startBus(`nats://127.0.0.1:${port}`, 'node-a', stream, { startupWaitMs: 300, maxPendingPublishes: 10 });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(a.bus.healthy()).toBe(false);
+    expect(a.bus.status()).toBe('reconnecting');
+
+    const events = range(15).map((n) => makeEvent('node-a', n));
+    for (const e of events) a.bus.publish(e);
+    await Promise.resolve();
+    expect(a.got).toEqual(events);
+    expect(a.bus.pendingPublishes()).toBe(10);
+    expect(a.publishFailures.map((f) => [f.reason, f.eventId])).toEqual(
+      events.slice(0, 5).map((e) => ['buffer_overflow', e.id]),
+    );
+
+    nats = await startNatsServer({ port });
+    await until(() => a.bus.healthy() && a.bus.pendingPublishes() === 0, 15_000);
+    expect(await storedIds(nats.url, stream.streamName)).toEqual(events.slice(5).map((e) => e.id));
+    expect(a.got).toHaveLength(15); // its own events come back from the stream only once
+  });
+});
