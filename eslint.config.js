@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // The browser SDK runs in browsers (and React Native): browser globals, guarded where used.
+    files: ['client-sdk/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['loadtest/**', '**/test/**'],
     rules: { 'no-console': 'off' },
   },

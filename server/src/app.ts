@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import type { Config } from './config/config.js';
+import { ConfigError, type Config } from './config/config.js';
 import { createJetStreamEventBus } from './events/jetstream.js';
 import { createMemoryEventBus } from './events/memory.js';
 import { createPublisher } from './events/publisher.js';
@@ -12,7 +12,10 @@ import { mountRoutes } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
 import { systemRoutes, type HealthReport } from './http/routes/system.js';
 import { visitorRoutes } from './http/routes/visitor.js';
-import { assertNativeUws, uWS, type us_listen_socket } from './http/uws.js';
+import { waitingPageRoutes } from './http/routes/waiting-page.js';
+import { DEFAULT_TEMPLATE, loadLocales } from './http/waiting-page/render.js';
+import { buildBrowserBundle } from '../../client-sdk/build/bundle.js';
+import { assertNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createHub } from './realtime/hub.js';
@@ -45,6 +48,31 @@ export interface WaitingRoomNode {
   readonly store: QueueStore;
   readonly bus: EventBus;
   close(): Promise<void>;
+}
+
+/**
+ * uWS cannot bind a port while connections a previous process closed on it linger in
+ * TIME_WAIT (up to a minute after a restart on a fixed port): keep trying for a while.
+ */
+async function listenWithRetry(app: TemplatedApp, host: string, port: number, retryMs: number, log: Logger) {
+  const deadline = Date.now() + retryMs;
+  for (let attempt = 1; ; attempt++) {
+    const socket = await new Promise<us_listen_socket | false>((resolve) => app.listen(host, port, resolve));
+    if (socket) return socket;
+    if (Date.now() >= deadline) throw new Error(`Cannot listen on ${host}:${port}`);
+    if (attempt === 1) log.warn({ host, port }, 'port busy (connections of a previous process linger?); retrying');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Reads an operator's file named by a setting; a bad file stops start-up naming the setting. */
+function readConfigFile<T>(variable: string, file: string | undefined, read: (file: string) => T): T | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return read(file);
+  } catch (err) {
+    throw new ConfigError(variable, `cannot use ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** The composition root: builds one node from its config and starts serving. */
@@ -132,6 +160,12 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     sweepIntervalMs: config.sweepIntervalMs,
   });
   const startedAt = Date.now();
+  let bundle: Promise<string> | undefined;
+  const browserBundle = () =>
+    (bundle ??= buildBrowserBundle().catch((err: unknown) => {
+      bundle = undefined; // a later request tries again
+      throw err;
+    }));
   const admin = createAdminCheck(config.adminApiKey);
   const nodeNumber = await store.registerNode();
   const hub = createHub({
@@ -178,6 +212,13 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
         statusLimiter: createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics }),
       }),
       ...adminRoutes({ admin, queues, sessions, store, tokens, onQueueCreated: loop.track }),
+      ...waitingPageRoutes({
+        queues,
+        template: readConfigFile('WAITING_PAGE_TEMPLATE', config.waitingPageTemplate, (f) => readFileSync(f, 'utf8')) ?? DEFAULT_TEMPLATE,
+        locales: readConfigFile('WAITING_PAGE_STRINGS', config.waitingPageStrings, loadLocales) ?? loadLocales(undefined),
+        autoCreate: config.queueAutoCreate,
+        bundle: browserBundle,
+      }),
     ],
     { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp },
   );
@@ -195,11 +236,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     joinTimeoutMs: config.wsJoinTimeoutMs,
   });
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (socket) =>
-      socket ? resolve(socket) : reject(new Error(`Cannot listen on ${config.host}:${config.port}`)),
-    );
-  });
+  const listenSocket = await listenWithRetry(app, config.host, config.port, config.listenRetryMs, log);
   const port = uWS.us_socket_local_port(listenSocket);
   log.info({ port, store: redis ? 'dragonfly' : 'memory' }, 'waiting room listening');
 

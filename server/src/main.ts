@@ -8,20 +8,15 @@ import { superviseWorkers } from './supervisor.js';
  * Stops cleanly on SIGTERM/SIGINT.
  */
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Invalid configuration — ${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = loadConfig();
   const logger = createLogger(config.logLevel);
   if (config.workers > 1 && config.workerId === undefined) return superviseWorkers(config.workers, logger);
   const node = await startNode({ config, logger: config.workerId === undefined ? logger : logger.child({ worker: config.workerId }) });
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal (the supervisor forwards the one its group already got) must not cut the drain short.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     node.close().then(
       () => process.exit(0),
@@ -31,11 +26,15 @@ async function main() {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`Invalid configuration — ${err.message}\n`);
+    process.exit(78);
+  }
   process.stderr.write(`Failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -42,6 +42,6 @@ export function superviseWorkers(count: number, log: Logger): void {
     for (const child of workers.values()) child.kill(signal);
     if (workers.size === 0) process.exit(0);
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -58,6 +58,7 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: intIn(100, 60_000).default(1_000),
   MAX_BODY_BYTES: intIn(1_024, 10_485_760).default(65_536),
   SHUTDOWN_TIMEOUT_MS: intIn(0, 120_000).default(10_000),
+  LISTEN_RETRY_MS: intIn(0, 600_000).default(60_000),
   WORKERS: intIn(1, 256).default(1),
   /** Set by the supervisor for its worker processes; not for operators. */
   WORKER_ID: intIn(0, 255).optional(),
@@ -70,6 +71,8 @@ const schema = z.object({
   NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a JetStream stream name').default('WAITINGROOM'),
   NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be one subject token').default('waitingroom'),
   NATS_STREAM_REPLICAS: intIn(1, 5).default(1),
+  WAITING_PAGE_TEMPLATE: z.string().min(1).optional(),
+  WAITING_PAGE_STRINGS: z.string().min(1).optional(),
   NATS_STREAM_MAX_AGE_SECONDS: intIn(60, 30 * 86_400).default(3_600),
 });
 
@@ -98,6 +101,7 @@ export interface Config {
   sweepIntervalMs: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  listenRetryMs: number;
   workers: number;
   workerId: number | undefined;
   positionTickMs: number;
@@ -109,6 +113,8 @@ export interface Config {
   natsStream: string;
   natsSubjectPrefix: string;
   natsStreamReplicas: number;
+  waitingPageTemplate: string | undefined;
+  waitingPageStrings: string | undefined;
   natsStreamMaxAgeSeconds: number;
 }
 
@@ -175,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    listenRetryMs: e.LISTEN_RETRY_MS,
     workers: e.WORKERS,
     workerId: e.WORKER_ID,
     positionTickMs: e.POSITION_TICK_MS,
@@ -186,6 +193,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     natsStream: e.NATS_STREAM,
     natsSubjectPrefix: e.NATS_SUBJECT_PREFIX,
     natsStreamReplicas: e.NATS_STREAM_REPLICAS,
+    waitingPageTemplate: e.WAITING_PAGE_TEMPLATE,
+    waitingPageStrings: e.WAITING_PAGE_STRINGS,
     natsStreamMaxAgeSeconds: e.NATS_STREAM_MAX_AGE_SECONDS,
   });
 }

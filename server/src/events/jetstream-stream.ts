@@ -60,7 +60,12 @@ function driftedFields(have: StreamConfig, want: ReturnType<typeof desiredStream
  * nodes at once: creating an identical stream twice succeeds, and losing a creation race to a
  * node with other settings turns into an update.
  */
-export async function ensureStream(jsm: JetStreamManager, settings: StreamSettings): Promise<{ info: StreamInfo; action: 'created' | 'updated' | 'unchanged' }> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  settings: StreamSettings,
+  /** Runs before creating a missing stream (the bus waits there when a stream it knew vanished). */
+  beforeCreate?: () => Promise<void>,
+): Promise<{ info: StreamInfo; action: 'created' | 'updated' | 'unchanged' }> {
   const want = desiredStreamConfig(settings);
   for (let attempt = 0; ; attempt++) {
     let existing: StreamInfo | undefined;
@@ -70,6 +75,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
       if (!isStreamNotFound(err)) throw err;
     }
     if (!existing) {
+      await beforeCreate?.();
       try {
         return { info: await jsm.streams.add(want), action: 'created' };
       } catch (err) {

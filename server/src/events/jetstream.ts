@@ -66,6 +66,7 @@ const PUBLISH_TIMEOUT_MS = 2_000;
 /** Attempts made while connected; failures during an outage don't count. */
 const MAX_PUBLISH_ATTEMPTS = 5;
 const CLOSE_FLUSH_MS = 2_000;
+const STREAM_RECREATE_DELAY_MS = 1_000;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
 /** Marks messages published by this bus instance, which its subscribers already got locally. */
@@ -85,9 +86,14 @@ const errorMessage = (err: unknown) => (err instanceof Error ? err.message : Str
  * stream from "now" with an ordered consumer. A NATS outage therefore degrades pushes to what
  * each node knows locally and never blocks or fails the caller.
  *
- * Start-up does not require NATS: the factory waits up to `startupWaitMs` for the connection,
- * the stream and the consumer, then returns anyway and keeps connecting in the background
- * (events published meanwhile are buffered).
+ * - Start-up does not require NATS: the factory waits up to `startupWaitMs` for the connection,
+ *   the stream and the consumer, then returns anyway and keeps connecting in the background
+ *   (events published meanwhile are buffered).
+ * - "Now" is the stream's last sequence when the node first sees it, and every consumer after
+ *   that starts at the last sequence consumed + 1 (not `deliver_policy: new`): after an outage
+ *   the node catches up on what it missed, and never replays the stream's whole retention.
+ * - A node skips its own messages by an origin header naming this bus instance, not by
+ *   `source`, so its subscribers get its events exactly once whatever `source` says.
  */
 export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): Promise<JetStreamEventBus> {
   const subjectPrefix = opts.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
@@ -249,7 +255,13 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
     for (let attempt = 1; generation === linkGeneration && !conn.isClosed() && !stopped; attempt++) {
       try {
         const jsm = await jetstreamManager(conn, { timeout: PUBLISH_TIMEOUT_MS });
-        const { info, action } = await ensureStream(jsm, stream);
+        const { info, action } = await ensureStream(jsm, stream, async () => {
+          if (streamCreated === undefined) return;
+          // nats-server 2.9 reports a deleted stream gone before it has finished deleting it; a
+          // stream created again by the same name at once can come out unable to deliver.
+          log.warn('event stream is gone: creating it again');
+          await pause(STREAM_RECREATE_DELAY_MS);
+        });
         if (generation !== linkGeneration) return;
         if (action !== 'unchanged') log.info({ action, subjects: info.config.subjects }, 'event stream ready');
         if (lastSeq === undefined) {
@@ -340,6 +352,7 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
         });
         activeMessages = messages;
         if (generation !== linkGeneration) messages.stop(); // the link dropped while we set up
+        void restartOnMissedHeartbeats(messages);
         firstStart();
         for await (const m of messages) {
           failuresInARow = 0;
@@ -362,6 +375,22 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
       streamReady = false;
       await pause(retryDelayMs(failuresInARow));
       void prepareLink(conn, linkGeneration);
+    }
+  }
+
+  /**
+   * Missed heartbeats while connected mean this client no longer hears from its consumer. The
+   * library would only pull again, and under load we saw a consumer stay deaf that way (the
+   * server delivering, the client's pulls piling up): starting afresh from the last sequence
+   * consumed loses nothing.
+   */
+  async function restartOnMissedHeartbeats(messages: ConsumerMessages) {
+    for await (const s of messages.status()) {
+      if (s.type === 'heartbeats_missed' && ready()) {
+        log.warn({ count: s.count }, 'event consumer missed heartbeats: recreating it');
+        messages.stop();
+        return;
+      }
     }
   }
 

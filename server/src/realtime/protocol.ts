@@ -1,39 +1,47 @@
 import { z } from 'zod';
+import {
+  CLOSE,
+  TRANSIENT_CLOSE_CODES,
+  isTransientClose,
+  type AdmittedData,
+  type ClientMessage as WireClientMessage,
+  type ErrorCode as WireErrorCode,
+  type ErrorData,
+  type ExpiredData,
+  type ExpiredReason,
+  type JoinedData,
+  type PositionUpdateData,
+  type ServerMessage,
+  type TokenRefreshData,
+} from '../../../client-sdk/src/protocol.js';
 import type { ErrorCode } from '../domain/errors.js';
 
 /**
- * The socket protocol of DESIGN §4: every frame is JSON `{type, data}`. One module for the
- * message shapes and close codes; docs/PROTOCOL.md and docs/asyncapi.yaml describe the same.
+ * The socket protocol of DESIGN §4 on the server side. The message shapes, close codes and
+ * `isTransientClose` live in one module shared with the browser SDK
+ * (client-sdk/src/protocol.ts); this file adds what only the server needs: the zod schemas
+ * that validate incoming frames, encode/decode, and which close code follows an error.
  */
 
 export const MAX_FRAME_BYTES = 4 * 1024;
 
-/** Close codes. Transient ones tell a client to reconnect with backoff; final ones do not. */
-export const CLOSE = {
-  NORMAL: 1000,
-  GOING_AWAY: 1001,
-  POLICY_VIOLATION: 1008,
-  MESSAGE_TOO_BIG: 1009,
-  INTERNAL_ERROR: 1011,
-  TRY_AGAIN_LATER: 1013,
-  SLOW_CONSUMER: 4008,
-  RATE_LIMITED: 4029,
-  ADMITTED: 4100,
-  BAD_REQUEST: 4400,
-  UNAUTHORIZED: 4401,
-  QUEUE_NOT_FOUND: 4404,
-  REPLACED: 4409,
-  EXPIRED: 4410,
-  QUEUE_UNAVAILABLE: 4503,
-} as const;
+export { CLOSE, TRANSIENT_CLOSE_CODES, isTransientClose };
+export type {
+  AdmittedData,
+  ErrorData,
+  ExpiredData,
+  ExpiredReason,
+  JoinedData,
+  PositionUpdateData,
+  ServerMessage,
+  TokenRefreshData,
+};
 
-export const TRANSIENT_CLOSE_CODES: readonly number[] = [
-  1001, 1006, 1011, 1012, 1013, CLOSE.SLOW_CONSUMER, CLOSE.RATE_LIMITED, CLOSE.QUEUE_UNAVAILABLE,
-];
+/** true only when A and B are the same type (an added optional field makes them differ). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
-export function isTransientClose(code: number): boolean {
-  return TRANSIENT_CLOSE_CODES.includes(code);
-}
+// The wire's error codes are exactly the domain's: adding a code on one side fails to compile.
+const _wireErrorCodesMatch: Same<ErrorCode, WireErrorCode> = true;
 
 /** Which close code follows an error sent on the socket. */
 export function closeCodeFor(code: ErrorCode): number {
@@ -81,45 +89,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
-// server → client
-
-export interface JoinedData {
-  position_id: string;
-  queue_id: string;
-  position: number;
-  queue_length: number;
-  estimated_wait_seconds: number;
-  status: 'waiting';
-  admitted: false;
-  token: string;
-  token_expires_at: string;
-  heartbeat_interval_seconds: number;
-  heartbeat_timeout_seconds: number;
-  expires_at: string;
-  /** true when this socket took over an existing place (resume), false for a new one. */
-  resumed: boolean;
-}
-
-export interface PositionUpdateData {
-  position: number;
-  queue_length: number;
-  estimated_wait_seconds: number;
-}
-
-export interface AdmittedData {
-  session_id: string;
-  session_token: string;
-  redirect_url: string;
-  session_expires_at: string;
-}
-
-export type ServerMessage =
-  | { type: 'joined'; data: JoinedData }
-  | { type: 'position_update'; data: PositionUpdateData }
-  | { type: 'token_refresh'; data: { token: string; expires_at: string } }
-  | { type: 'admitted'; data: AdmittedData }
-  | { type: 'expired'; data: { reason: 'heartbeat_timeout' | 'left' | 'session_ended' | 'removed' } }
-  | { type: 'error'; data: { code: ErrorCode; message: string } };
+// The schemas accept exactly the client messages of the shared protocol module.
+const _schemaMatchesWire: Same<ClientMessage, WireClientMessage> = true;
 
 export function encode(message: ServerMessage): string {
   return JSON.stringify(message);

