@@ -5,36 +5,13 @@ import type { Publish } from '../events/publisher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PositionState, QueueStore, WaitingFacts } from '../store/types.js';
 import type { TokenService } from '../tokens/tokens.js';
+import type { AdmittedStatus, JoinedData } from '../../../client-sdk/src/protocol.js';
 import { createPositionIdPool } from './position-ids.js';
 import type { QueueDirectory } from './queues.js';
 
-/** The wire views (DESIGN §4), shared by REST responses and the socket's `joined`. */
-export interface WaitingView {
-  position_id: string;
-  queue_id: string;
-  position: number;
-  queue_length: number;
-  estimated_wait_seconds: number;
-  status: 'waiting';
-  admitted: false;
-  token: string;
-  token_expires_at: string;
-  heartbeat_interval_seconds: number;
-  heartbeat_timeout_seconds: number;
-  expires_at: string;
-}
-
-export interface AdmittedView {
-  position_id: string;
-  queue_id: string;
-  status: 'admitted';
-  admitted: true;
-  session_id: string;
-  session_token: string;
-  redirect_url: string;
-  session_expires_at: string;
-}
-
+/** The wire views (DESIGN §4, one definition for server and clients): REST responses and the socket's `joined`. */
+export type WaitingView = Omit<JoinedData, 'resumed'>;
+export type AdmittedView = AdmittedStatus;
 export type PositionView = WaitingView | AdmittedView;
 
 export interface JoinRequest {
