@@ -1,6 +1,6 @@
 import { DEFAULT_STRINGS, formatEta, mergeStrings, progressPercent, type WaitingRoomStrings, type WaitingRoomStringsInput } from './format.js';
 import { redirectToOrigin } from './handoff.js';
-import type { Admission, WaitingRoom, WaitingRoomEvents, WaitingRoomOptions, WaitingRoomState } from './types.js';
+import type { Admission, TokenHandoff, WaitingRoom, WaitingRoomEvents, WaitingRoomOptions, WaitingRoomState } from './types.js';
 import { createWaitingRoom } from './room.js';
 
 /**
@@ -90,7 +90,7 @@ export class WaitingRoomPositionElement extends Base {
     if (!queueId) return;
     const attr = (name: (typeof ATTRIBUTES)[number]) => this.getAttribute(name) ?? undefined;
     const handoff = {
-      tokenHandoff: (attr('token-handoff') ?? this.options.tokenHandoff ?? 'query') as 'query' | 'cookie' | 'none',
+      tokenHandoff: (attr('token-handoff') ?? this.options.tokenHandoff ?? 'auto') as TokenHandoff,
       ...(attr('query-param') ?? this.options.queryParam ? { queryParam: attr('query-param') ?? this.options.queryParam } : {}),
       ...(attr('cookie-domain') ?? this.options.cookieDomain ? { cookieDomain: attr('cookie-domain') ?? this.options.cookieDomain } : {}),
       ...(this.options.cookieName ? { cookieName: this.options.cookieName } : {}),

@@ -1,4 +1,4 @@
-import type { Admission } from './types.js';
+import type { Admission, TokenHandoff } from './types.js';
 
 /**
  * Handing the admission (session) token to the origin, and going there. Every DOM access is
@@ -6,8 +6,8 @@ import type { Admission } from './types.js';
  */
 
 export interface HandoffOptions {
-  /** `query` (default), `cookie` or `none`. */
-  tokenHandoff?: 'query' | 'cookie' | 'none';
+  /** `auto` (default), `query`, `cookie` or `none`. */
+  tokenHandoff?: TokenHandoff;
   /** Default `wr_token`. */
   queryParam?: string;
   /** Default `wr_session`. */
@@ -50,10 +50,31 @@ export function setSessionCookie(admission: Admission, opts: { cookieName?: stri
   return true;
 }
 
+/**
+ * `auto`: a cookie where it reaches the shop — the redirect goes to this page's own host, or to a
+ * host inside `cookieDomain` — else the query parameter.
+ */
+export function cookieReachesOrigin(redirectUrl: string, cookieDomain: string | undefined): boolean {
+  const here = pageUrl();
+  let target: URL;
+  try {
+    target = new URL(redirectUrl, here);
+  } catch {
+    return false;
+  }
+  if (here !== undefined && new URL(here).host === target.host) return true;
+  if (!cookieDomain) return false;
+  const domain = cookieDomain.replace(/^\./, '').toLowerCase();
+  const host = target.hostname.toLowerCase();
+  return host === domain || host.endsWith(`.${domain}`);
+}
+
 /** Hands the token over as configured and returns the URL to go to ('' when there is none). */
 export function handOff(admission: Admission, opts: HandoffOptions = {}): string {
   if (!admission.redirectUrl) return '';
-  switch (opts.tokenHandoff ?? 'query') {
+  let mode = opts.tokenHandoff ?? 'auto';
+  if (mode === 'auto') mode = cookieReachesOrigin(admission.redirectUrl, opts.cookieDomain) ? 'cookie' : 'query';
+  switch (mode) {
     case 'query':
       return admissionUrl(admission, opts.queryParam);
     case 'cookie':

@@ -21,6 +21,7 @@ export type {
 } from './protocol.js';
 export type {
   Admission,
+  TokenHandoff,
   ClientErrorCode,
   Environment,
   ExpiredEvent,

@@ -263,7 +263,7 @@ export function createWaitingRoom(options: WaitingRoomOptions): WaitingRoom {
     if (typeof action === 'function') action(admission);
     else if (action === 'redirect') {
       redirectToOrigin(admission, {
-        tokenHandoff: options.tokenHandoff ?? 'query',
+        tokenHandoff: options.tokenHandoff ?? 'auto',
         ...(options.queryParam ? { queryParam: options.queryParam } : {}),
         ...(options.cookieName ? { cookieName: options.cookieName } : {}),
         ...(options.cookieDomain ? { cookieDomain: options.cookieDomain } : {}),

@@ -174,11 +174,13 @@ export interface WaitingRoomOptions {
    */
   onAdmitted?: 'redirect' | 'none' | ((admission: Admission) => void);
   /**
-   * How the redirect hands the session token to the origin: `query` (default) appends
-   * `?wr_token=<token>` to the redirect URL; `cookie` sets `wr_session=<token>` (needs the
-   * waiting room and the origin to share a parent domain: see `cookieDomain`); `none`.
+   * How the redirect hands the session token to the origin: `auto` (default) sets the cookie
+   * where it reaches the origin (the redirect goes to this page's host, or into `cookieDomain`)
+   * and appends the query parameter otherwise; `query` appends `?wr_token=<token>` to the
+   * redirect URL; `cookie` sets `wr_session=<token>` (needs the waiting room and the origin to
+   * share a parent domain: see `cookieDomain`); `none`.
    */
-  tokenHandoff?: 'query' | 'cookie' | 'none';
+  tokenHandoff?: TokenHandoff;
   /** Cookie `Domain` for `tokenHandoff: 'cookie'`, e.g. `example.com`. Default: host-only. */
   cookieDomain?: string;
   /** Default `wr_session`. */
@@ -196,6 +198,8 @@ export interface WaitingRoomOptions {
   /** Random numbers in [0, 1) for the jitter; default `Math.random` (tests inject their own). */
   random?: () => number;
 }
+
+export type TokenHandoff = 'auto' | 'query' | 'cookie' | 'none';
 
 export interface WaitingRoom {
   readonly queueId: string;

@@ -148,3 +148,14 @@ describe('close codes', () => {
     for (const code of [1000, 1008, 1009, 4100, 4400, 4401, 4404, 4409, 4410]) expect(isTransientClose(code)).toBe(false);
   });
 });
+
+describe('auto token handoff', () => {
+  it('uses the cookie only where it reaches the origin', async () => {
+    const { cookieReachesOrigin } = await import('../src/handoff.js');
+    expect(cookieReachesOrigin('https://shop.example.com/checkout', 'example.com')).toBe(true);
+    expect(cookieReachesOrigin('https://example.com/', '.example.com')).toBe(true);
+    expect(cookieReachesOrigin('https://shop.other.com/', 'example.com')).toBe(false);
+    expect(cookieReachesOrigin('https://evil-example.com/', 'example.com')).toBe(false);
+    expect(cookieReachesOrigin('https://shop.example.com/', undefined)).toBe(false);
+  });
+});
