@@ -222,7 +222,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     ],
     { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp },
   );
-  mountWebSocket(app, {
+  const sockets = mountWebSocket(app, {
     hub,
     positions,
     metrics,
@@ -251,6 +251,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
         await hub.drain();
+        sockets.stop();
         clearInterval(busGauge);
         const deadline = Date.now() + config.shutdownTimeoutMs;
         while (router.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

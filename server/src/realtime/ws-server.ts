@@ -51,6 +51,21 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
   const { hub, metrics, log } = opts;
   const socketsPerIp = new Map<string, number>();
   const open = new Set<WebSocket<SocketData>>();
+  /** Sockets that have not sent `join` yet, with when they opened: one sweep, no timer per socket. */
+  const awaitingJoin = new Map<WebSocket<SocketData>, number>();
+  const joinSweep = setInterval(() => {
+    const cutoff = Date.now() - opts.joinTimeoutMs;
+    for (const [ws, openedAt] of awaitingJoin) {
+      if (openedAt > cutoff) break; // insertion order = opening order
+      awaitingJoin.delete(ws);
+      const data = ws.getUserData();
+      if (!data.closed && data.state === 'new') {
+        data.conn?.send({ type: 'error', data: { code: 'INVALID_REQUEST', message: 'Send join first' } });
+        data.conn?.close(CLOSE.BAD_REQUEST, 'no join');
+      }
+    }
+  }, Math.min(1_000, Math.max(50, opts.joinTimeoutMs / 2)));
+  joinSweep.unref();
 
   function connectionOf(ws: WebSocket<SocketData>): Connection {
     const data = ws.getUserData();
@@ -82,6 +97,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
   }
 
   async function join(ws: WebSocket<SocketData>, ticket: string | undefined, grant: string | undefined) {
+    awaitingJoin.delete(ws);
     const data = ws.getUserData();
     data.state = 'joining';
     try {
@@ -191,12 +207,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       if (data.upgradeTicket) {
         void join(ws, data.upgradeTicket, undefined);
       } else {
-        setTimeout(() => {
-          if (!data.closed && data.state === 'new') {
-            data.conn?.send({ type: 'error', data: { code: 'INVALID_REQUEST', message: 'Send join first' } });
-            data.conn?.close(CLOSE.BAD_REQUEST, 'no join');
-          }
-        }, opts.joinTimeoutMs).unref();
+        awaitingJoin.set(ws, Date.now());
       }
     },
 
@@ -228,6 +239,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       const wasWaiting = data.state === 'waiting';
       data.closed = true;
       open.delete(ws);
+      awaitingJoin.delete(ws);
       const left = (socketsPerIp.get(data.ipHash) ?? 1) - 1;
       if (left > 0) socketsPerIp.set(data.ipHash, left);
       else socketsPerIp.delete(data.ipHash);
@@ -241,6 +253,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
 
   return {
     openSockets: () => open.size,
+    stop: () => clearInterval(joinSweep),
   };
 }
 
