@@ -73,7 +73,7 @@ interface Measured {
 
 /** Runs one measured phase and reads its throughput, latency and CPU shares. */
 async function measure(name: string, run: () => Promise<ClosedLoopResult>): Promise<Measured> {
-  const { result: r, cpu } = await withCpuShares(server?.pid, redis, run);
+  const { result: r, cpu } = await withCpuShares({ servers: server ? [server.pid] : [] }, redis, run);
   if (r.failed > 0) console.error(`! ${name}: ${r.failed} failed (first: ${r.firstError ?? 'unknown'})`);
   const s = summarize(r.latenciesMs);
   return { perS: perSecond(r.succeeded, r.elapsedMs), p50: s.p50Ms, p99: s.p99Ms, ok: r.succeeded, failed: r.failed, cpu };

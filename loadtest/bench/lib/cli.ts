@@ -8,6 +8,13 @@ export function positiveInt(flag: string, value: string | undefined): number | u
   return n;
 }
 
+export function nonNegativeInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
 /** --requests N wins over --duration S (seconds). */
 export function loadLimit(requests: number | undefined, durationSeconds: number): LoadLimit {
   return requests !== undefined ? { requests } : { durationMs: durationSeconds * 1000 };

@@ -1,39 +1,13 @@
 /**
- * CPU time of the three parties during a phase — the load generator (this process), the server
- * process and Redis — as a percentage of one core. On a small machine they share the cores, and
- * these figures show which one a throughput number is bound by.
+ * CPU time of the three parties during a phase — the load generator (this process and any
+ * generator child processes), the server processes and Redis — as a percentage of one core. On
+ * a small machine they share the cores, and these figures show which one a throughput number is
+ * bound by.
  */
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { machineBusySeconds, processCpuSeconds } from './proc.js';
 import { infoField } from './redis-inspect.js';
-
-/** /proc reports times in USER_HZ ticks, which Linux fixes at 100 for user space. */
-const USER_HZ = 100;
-
-/** user + system CPU seconds of a process from /proc/<pid>/stat; NaN where there is no /proc. */
-async function processCpuSeconds(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ; // utime, stime (fields 14, 15)
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy CPU seconds of the whole machine (all cores) from /proc/stat; NaN where there is none. */
-async function machineBusySeconds(): Promise<number> {
-  try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
-    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-    return (ticks.reduce((a, b) => a + b, 0) - idle) / USER_HZ;
-  } catch {
-    return NaN;
-  }
-}
 
 async function redisCpuSeconds(redis: Redis): Promise<number> {
   const [user, sys] = await Promise.all([
@@ -48,7 +22,9 @@ export interface CpuShares {
   generator: number;
   server: number;
   redis: number;
-  /** Everything else on the machine (other processes, the kernel outside these three). */
+  /** The NATS server, when its pid is given (NaN otherwise; it is then part of `others`). */
+  nats: number;
+  /** Everything else on the machine (other processes, the kernel outside the parties above). */
   others: number;
 }
 
@@ -57,32 +33,49 @@ interface Snapshot {
   generator: number;
   server: number;
   redis: number;
+  nats: number;
   machine: number;
 }
 
-async function snapshot(serverPid: number | undefined, redis: Redis): Promise<Snapshot> {
+/** The processes whose CPU is measured; this process always counts as a generator. */
+export interface CpuParties {
+  servers: readonly number[];
+  /** Generator child processes (generators.ts), added to this process's own time. */
+  generators?: readonly number[];
+  /** The NATS server process, if known (proc.ts pidListeningOn). */
+  nats?: number | undefined;
+}
+
+async function sumCpuSeconds(pids: readonly number[]): Promise<number> {
+  const seconds = await Promise.all(pids.map((pid) => processCpuSeconds(pid)));
+  return seconds.reduce((a, b) => a + b, 0);
+}
+
+async function snapshot(parties: CpuParties, redis: Redis): Promise<Snapshot> {
   const own = process.cpuUsage();
   return {
     wall: performance.now() / 1000,
-    generator: (own.user + own.system) / 1e6,
-    server: serverPid === undefined ? NaN : await processCpuSeconds(serverPid),
+    generator: (own.user + own.system) / 1e6 + (await sumCpuSeconds(parties.generators ?? [])),
+    server: parties.servers.length === 0 ? NaN : await sumCpuSeconds(parties.servers),
     redis: await redisCpuSeconds(redis),
+    nats: parties.nats === undefined ? NaN : await processCpuSeconds(parties.nats),
     machine: await machineBusySeconds(),
   };
 }
 
-/** Measures `run` and the CPU each party spent while it ran. */
+/** Measures `run` and the CPU each party spent while it ran (several servers: their sum). */
 export async function withCpuShares<T>(
-  serverPid: number | undefined,
+  parties: CpuParties,
   redis: Redis,
   run: () => Promise<T>,
 ): Promise<{ result: T; cpu: CpuShares }> {
-  const before = await snapshot(serverPid, redis);
+  const before = await snapshot(parties, redis);
   const result = await run();
-  const after = await snapshot(serverPid, redis);
+  const after = await snapshot(parties, redis);
   const wall = after.wall - before.wall;
   const pct = (k: keyof Omit<Snapshot, 'wall'>) => (100 * (after[k] - before[k])) / wall;
-  const cpu = { generator: pct('generator'), server: pct('server'), redis: pct('redis') };
-  const others = Math.max(0, pct('machine') - cpu.generator - cpu.server - cpu.redis);
+  const cpu = { generator: pct('generator'), server: pct('server'), redis: pct('redis'), nats: pct('nats') };
+  const known = cpu.generator + (Number.isNaN(cpu.server) ? 0 : cpu.server) + cpu.redis + (Number.isNaN(cpu.nats) ? 0 : cpu.nats);
+  const others = Math.max(0, pct('machine') - known);
   return { result, cpu: { ...cpu, others } };
 }

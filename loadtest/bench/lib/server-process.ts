@@ -12,6 +12,8 @@ import { request } from 'undici';
 /** The repository root (loadtest/bench/lib -> ../../..). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+export const SERVER_ENTRY = 'server/src/main.ts';
+
 /** A port nobody listens on right now (listen on 0, read it, close). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
@@ -27,6 +29,11 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export interface StartServerOptions {
   /** Server settings (PORT and HOST are chosen here unless given). */
   env: Record<string, string>;
+  /**
+   * The script to run, relative to the repository root; default the waiting-room server. Any
+   * script that listens on $HOST:$PORT and answers GET /health with 200 will do.
+   */
+  entry?: string;
   host?: string;
   /** Extra node flags for the server, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   nodeArgs?: readonly string[];
@@ -78,14 +85,14 @@ async function waitHealthy(origin: string, child: ChildProcess, timeoutMs: numbe
   throw new Error(`the server was not healthy within ${timeoutMs} ms (last: ${last})`);
 }
 
-/** Starts `node --import tsx server/src/main.ts` and resolves once GET /health answers 200. */
+/** Starts `node --import tsx <entry>` and resolves once GET /health answers 200. */
 export async function startServer(opts: StartServerOptions): Promise<ServerProcess> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.env.PORT ? Number(opts.env.PORT) : await freePort(host);
   const origin = `http://${host}:${port}`;
   const sink = opts.onOutput ?? ((line: string) => process.stderr.write(`[server] ${line}\n`));
 
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'server/src/main.ts'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.entry ?? SERVER_ENTRY], {
     cwd: REPO_ROOT,
     env: { ...process.env, HOST: host, ...opts.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,11 +100,18 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   forwardLines(child.stdout, sink);
   forwardLines(child.stderr, sink);
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let stopping = false;
+  // A server that dies on its own says so (a crash or an outside kill otherwise shows only as
+  // connection errors somewhere else).
+  void exited.then(([code, signal]) => {
+    if (!stopping) sink(`exited unexpectedly (pid ${child.pid}, code ${code}, signal ${signal})`);
+  });
   // Never leave an orphan server behind, even when the benchmark dies.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
   const stop = async (graceMs = 15_000): Promise<number | null> => {
+    stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -25,7 +25,7 @@ export interface StoreMemory<T> {
 }
 
 /** `wr:{q}:wait` -> `wait`, `wr:{q}:hb:1a` -> `hb`. */
-function keyKind(key: string): string {
+export function keyKind(key: string): string {
   return key.slice(key.indexOf('}:') + 2).split(':')[0] ?? key;
 }
 

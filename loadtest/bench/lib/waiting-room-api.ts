@@ -36,3 +36,20 @@ export function ticketOf(body: string): string {
   if (typeof token !== 'string') throw new Error(`enqueue response without a token: ${body.slice(0, 200)}`);
   return token;
 }
+
+/** PATCH /api/v1/admin/queues/{id}; throws unless it answered 200. */
+export async function patchQueue(
+  pool: Pool,
+  adminKey: string,
+  id: string,
+  patch: Partial<QueueSettings>,
+): Promise<void> {
+  const res = await pool.request({
+    method: 'PATCH',
+    path: `/api/v1/admin/queues/${encodeURIComponent(id)}`,
+    headers: { ...JSON_HEADERS, 'x-admin-key': adminKey },
+    body: JSON.stringify(patch),
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`patching queue ${id} failed: ${res.statusCode} ${text.slice(0, 300)}`);
+}
