@@ -134,7 +134,7 @@ export type ServerMessage =
   | { type: 'expired'; data: ExpiredData }
   | { type: 'error'; data: ErrorData };
 
-const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set<ServerMessage['type']>([
+export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set<ServerMessage['type']>([
   'joined',
   'position_update',
   'token_refresh',

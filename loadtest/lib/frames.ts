@@ -4,6 +4,7 @@
  * (no string, no JSON tree); every other frame, and any update in another shape, goes through
  * JSON.parse. Pure: no I/O.
  */
+import { SERVER_MESSAGE_TYPES } from '../../client-sdk/src/protocol.js';
 import type { ServerMessage } from '../../server/src/realtime/protocol.js';
 
 /** A position update as read from a frame; the caller owns one and reuses it. */
@@ -69,15 +70,6 @@ export function readPositionUpdate(frame: Uint8Array, out: PositionReading): boo
   return at + CLOSE_BRACES.length === frame.length && matchesAt(frame, at, CLOSE_BRACES);
 }
 
-const SERVER_TYPES: ReadonlySet<string> = new Set([
-  'joined',
-  'position_update',
-  'token_refresh',
-  'admitted',
-  'expired',
-  'error',
-]);
-
 /**
  * Any server frame, checked only as far as `{type: <a known type>, data: <an object>}`: the
  * generator trusts the server's field shapes (protocol.ts) and reads what it needs.
@@ -92,7 +84,7 @@ export function parseServerFrame(frame: Uint8Array | string): ServerMessage | st
   }
   if (typeof value !== 'object' || value === null) return 'frame is not an object';
   const { type, data } = value as { type?: unknown; data?: unknown };
-  if (typeof type !== 'string' || !SERVER_TYPES.has(type)) return `unknown frame type ${JSON.stringify(type)}`;
+  if (typeof type !== 'string' || !SERVER_MESSAGE_TYPES.has(type)) return `unknown frame type ${JSON.stringify(type)}`;
   if (typeof data !== 'object' || data === null) return `${type} frame without data`;
   return value as ServerMessage;
 }
