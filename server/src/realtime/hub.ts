@@ -253,11 +253,11 @@ export function createHub(opts: HubOptions) {
     },
 
     /** The visitor asked to leave over the socket. */
-    async leave(queueId: string, positionId: string, conn: Connection, ticket: string) {
+    async leave(queueId: string, positionId: string, conn: Connection) {
       const room = rooms.get(queueId);
       const visitor = room?.visitors.get(positionId);
       if (!room || !visitor || visitor.conn !== conn) throw new AppError('INVALID_REQUEST', 'Not joined');
-      await opts.positions.leave(queueId, ticket);
+      await opts.positions.leavePosition(queueId, positionId);
       pushGone(room, visitor, 'left');
     },
 

@@ -16,7 +16,6 @@ interface SocketData {
   upgradeTicket: string | undefined;
   state: 'new' | 'joining' | 'waiting' | 'done';
   positionId: string | undefined;
-  ticket: string | undefined;
   conn: Connection | undefined;
   badFrames: number;
   windowStart: number;
@@ -130,7 +129,6 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         return;
       }
       data.state = 'waiting';
-      data.ticket = result.view.token;
       hub.attach(data.queueId, data.conn as Connection, result.view, result.tracking!, !result.created);
     } catch (err) {
       data.state = 'new';
@@ -150,10 +148,10 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         // The open socket is the heartbeat; accepted for clients that send one anyway.
         return;
       case 'leave':
-        if (data.state !== 'waiting' || !data.positionId || !data.ticket) {
+        if (data.state !== 'waiting' || !data.positionId) {
           throw new AppError('INVALID_REQUEST', 'Not waiting in a queue on this connection');
         }
-        hub.leave(data.queueId, data.positionId, data.conn as Connection, data.ticket).catch((err: unknown) => fail(ws, err, false));
+        hub.leave(data.queueId, data.positionId, data.conn as Connection).catch((err: unknown) => fail(ws, err, false));
         return;
     }
   }
@@ -188,7 +186,6 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         upgradeTicket: bearer,
         state: 'new',
         positionId: undefined,
-        ticket: undefined,
         conn: undefined,
         badFrames: 0,
         windowStart: Date.now(),
@@ -205,7 +202,9 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       socketsPerIp.set(data.ipHash, (socketsPerIp.get(data.ipHash) ?? 0) + 1);
       metrics.socketsConnected.inc();
       if (data.upgradeTicket) {
-        void join(ws, data.upgradeTicket, undefined);
+        const ticket = data.upgradeTicket;
+        data.upgradeTicket = undefined; // nothing per socket is kept longer than it is needed
+        void join(ws, ticket, undefined);
       } else {
         awaitingJoin.set(ws, Date.now());
       }

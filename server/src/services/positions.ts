@@ -14,6 +14,12 @@ export type WaitingView = Omit<JoinedData, 'resumed'>;
 export type AdmittedView = AdmittedStatus;
 export type PositionView = WaitingView | AdmittedView;
 
+export interface LeaveResult {
+  position_id: string;
+  queue_id: string;
+  status: 'cancelled';
+}
+
 export interface JoinRequest {
   queueId: string;
   /** Requested lane (0..3); anything above 0 must be proven. */
@@ -151,6 +157,20 @@ export function createPositionService(deps: PositionServiceDeps) {
     return { positionId, held: { token, expiresAt } };
   }
 
+  async function leavePosition(queueId: string, positionId: string): Promise<LeaveResult> {
+    const departure = await store.leave(queueId, positionId);
+    if (!departure) {
+      throw new AppError('POSITION_EXPIRED', 'This position is not waiting any more (admitted, expired or cancelled)');
+    }
+    publish('queue.progress', queueId, {
+      version: departure.version,
+      queue_length: departure.queueLength,
+      removed: [departure.score],
+    });
+    publish('position.cancelled', queueId, { position_id: positionId });
+    return { position_id: positionId, queue_id: queueId, status: 'cancelled' };
+  }
+
   return {
     /** A new place, or the caller's existing one (`created: false`) when their ticket still holds one. */
     async join(req: JoinRequest): Promise<JoinResult> {
@@ -207,21 +227,14 @@ export function createPositionService(deps: PositionServiceDeps) {
       return viewOf(queue, positionId, state, held);
     },
 
-    async leave(queueId: string, ticket: string): Promise<{ position_id: string; queue_id: string; status: 'cancelled' }> {
+    async leave(queueId: string, ticket: string): Promise<LeaveResult> {
       const queue = await queues.resolve(queueId);
       const { positionId } = await verifyHeld(queue.id, ticket);
-      const departure = await store.leave(queue.id, positionId);
-      if (!departure) {
-        throw new AppError('POSITION_EXPIRED', 'This position is not waiting any more (admitted, expired or cancelled)');
-      }
-      publish('queue.progress', queue.id, {
-        version: departure.version,
-        queue_length: departure.queueLength,
-        removed: [departure.score],
-      });
-      publish('position.cancelled', queue.id, { position_id: positionId });
-      return { position_id: positionId, queue_id: queue.id, status: 'cancelled' };
+      return leavePosition(queue.id, positionId);
     },
+
+    /** For a caller that already proved the place is theirs (the socket that joined with it). */
+    leavePosition,
   };
 }
 
