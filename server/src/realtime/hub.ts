@@ -11,6 +11,20 @@ import type { TokenService } from '../tokens/tokens.js';
 import { PositionTracker, type Progress } from './position-tracker.js';
 import { CLOSE, type ServerMessage } from './protocol.js';
 
+/**
+ * The change of a queue's wait set an event carries: `queue.progress` (admissions, sweeps) and,
+ * so that a join or a leave is one event, `position.enqueued` and `position.cancelled`.
+ */
+function progressOf(d: Record<string, unknown>): Progress {
+  return {
+    version: Number(d.version),
+    queueLength: Number(d.queue_length),
+    ...(d.admitted !== undefined ? { admitted: Number(d.admitted) } : {}),
+    ...(Array.isArray(d.removed) ? { removed: d.removed.map(Number) } : {}),
+    ...(d.added !== undefined ? { added: Number(d.added) } : {}),
+  };
+}
+
 /** What the hub needs of a socket; the uWS adapter provides it. */
 export interface Connection {
   send(message: ServerMessage): void;
@@ -116,13 +130,8 @@ export function createHub(opts: HubOptions) {
     const d = event.data;
     switch (event.type) {
       case 'queue.progress':
-        room.tracker.receive({
-          version: Number(d.version),
-          queueLength: Number(d.queue_length),
-          ...(d.admitted !== undefined ? { admitted: Number(d.admitted) } : {}),
-          ...(Array.isArray(d.removed) ? { removed: d.removed.map(Number) } : {}),
-          ...(d.added !== undefined ? { added: Number(d.added) } : {}),
-        } satisfies Progress);
+      case 'position.enqueued':
+        room.tracker.receive(progressOf(d));
         return;
       case 'position.admitted': {
         const visitor = room.visitors.get(String(d.position_id));
@@ -135,6 +144,7 @@ export function createHub(opts: HubOptions) {
       }
       case 'position.expired':
       case 'position.cancelled': {
+        if (event.type === 'position.cancelled') room.tracker.receive(progressOf(d));
         const visitor = room.visitors.get(String(d.position_id));
         if (visitor) pushGone(room, visitor, event.type === 'position.expired' ? 'heartbeat_timeout' : 'left');
         return;
