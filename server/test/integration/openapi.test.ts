@@ -245,6 +245,7 @@ describe('docs/openapi.yaml', () => {
     // Wrong method on a known route: the any-route 405, in the error shape.
     const wrong = await call(`${base}/queues/${q}/status`, { method: 'PATCH' });
     expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET');
     expectDocumented('GET', '/api/v1/queues/{queue_id}/status', wrong);
 
     await call(`${base}/admin/queues/${q}`, { method: 'PATCH', headers: admin, body: { status: 'maintenance' } });
