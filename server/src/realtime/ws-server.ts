@@ -99,6 +99,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     awaitingJoin.delete(ws);
     const data = ws.getUserData();
     data.state = 'joining';
+    const stopTimer = metrics.wsJoinDuration.startTimer();
     try {
       if (!ticket) await opts.joinLimiter.consume(data.ipHash);
       const result = await opts.positions.join({
@@ -126,11 +127,14 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
           },
         });
         data.conn?.close(CLOSE.ADMITTED, 'admitted');
+        stopTimer({ outcome: 'admitted' });
         return;
       }
       data.state = 'waiting';
       hub.attach(data.queueId, data.conn as Connection, result.view, result.tracking!, !result.created);
+      stopTimer({ outcome: 'joined' });
     } catch (err) {
+      stopTimer({ outcome: 'error' });
       data.state = 'new';
       fail(ws, err, true);
     }
