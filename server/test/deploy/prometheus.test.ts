@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { call, createQueue, enqueue, startTestNode, uniqueQueueId, waitFor, type TestNode } from '../support/nodes.js';
 import { freePort, REPO_ROOT, runProcess, signalGroup, type ServerProcess } from '../support/process.js';
+import { asPlainPromql, dashboardQueries, loadDashboard } from './dashboard.js';
 import { exportedNames, metricNamesIn } from './promql.js';
 
 /**
@@ -190,6 +191,20 @@ describe('a real Prometheus scraping a node', () => {
     });
     expect(p99).toBeLessThan(1);
     await eventually('waiting_room_event_bus_connected', 1);
+  });
+
+  it('runs every query of the Grafana dashboard, and they find data', async () => {
+    await eventually(`waiting_room_queue_length{queue_id="${waitingQ}"}`, 5);
+    const queries = dashboardQueries(loadDashboard()).map(asPlainPromql);
+    const empty: string[] = [];
+    for (const promql of queries) {
+      const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+      expect({ promql, status: body.status, error: body.error }).toEqual({ promql, status: 'success', error: undefined });
+      if (body.data?.result.length === 0) empty.push(promql);
+    }
+    // Some panels show events a quiet test node never has (failures, closes, rejected joins).
+    expect(empty.length).toBeLessThan(queries.length / 2);
   });
 
   it('evaluates every alert rule without error, and none is even pending on a healthy node', async () => {
