@@ -85,6 +85,35 @@ describe('deploy/prometheus with promtool', () => {
   });
 });
 
+describe('docs/OBSERVABILITY.md', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs/OBSERVABILITY.md'), 'utf8');
+
+  it('explains every alert, where its runbook annotation points', () => {
+    const file = parse(readFileSync(join(DIR, 'alerts.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; annotations: { runbook: string } }[] }[];
+    };
+    const headings = new Set([...doc.matchAll(/^### (\w+)$/gm)].map((m) => m[1]));
+    for (const rule of file.groups.flatMap((g) => g.rules)) {
+      expect(headings, rule.alert).toContain(rule.alert);
+      expect(rule.annotations.runbook).toBe(`docs/OBSERVABILITY.md#${rule.alert.toLowerCase()}`);
+    }
+  });
+
+  it('lists every metric of the server', async () => {
+    const node = await startTestNode();
+    try {
+      const exposition = await (await fetch(`${node.url}/metrics`)).text();
+      const ours = [...exposition.matchAll(/^# TYPE (waiting_room_\w+) /gm)].map((m) => m[1]!);
+      expect(ours.length).toBeGreaterThan(20);
+      const documented = new Set([...doc.matchAll(/^\| `(waiting_room_\w+)` \|/gm)].map((m) => m[1]));
+      expect(ours.filter((name) => !documented.has(name))).toEqual([]);
+      expect([...documented].filter((name) => !ours.includes(name!))).toEqual([]);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('a real Prometheus scraping a node', () => {
   let node: TestNode;
   let prometheus: ServerProcess;
