@@ -4,9 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { parse } from 'yaml';
-import { call, createQueue, enqueue, startTestNode, uniqueQueueId, waitFor, type TestNode } from '../support/nodes.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { startAdmissionLoop } from '../../src/services/admission-loop.js';
+import { createRedisQueueStore } from '../../src/store/redis.js';
+import { call, createQueue, enqueue, redisUrlFor, startTestNode, uniqueQueueId, waitFor, type TestNode } from '../support/nodes.js';
 import { freePort, REPO_ROOT, runProcess, signalGroup, type ServerProcess } from '../support/process.js';
+import { TestSocket, wsUrl } from '../support/ws-client.js';
 import { asPlainPromql, dashboardQueries, loadDashboard } from './dashboard.js';
 import { exportedNames, metricNamesIn } from './promql.js';
 
@@ -114,6 +120,32 @@ describe('docs/OBSERVABILITY.md', () => {
   });
 });
 
+describe('the failure counter WaitingRoomBackgroundTasksFailing reads', () => {
+  it('counts the admission loop\'s failed runs when the store goes away', async () => {
+    const redis = new Redis(redisUrlFor(11), { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await redis.connect();
+    const metrics = createMetrics();
+    const loop = startAdmissionLoop({
+      store: createRedisQueueStore(redis),
+      publish: () => undefined,
+      metrics,
+      log: createLogger('silent'),
+      tickMs: 50,
+      sweepIntervalMs: 100,
+    });
+    redis.disconnect(); // no reconnect: every store call now fails
+    try {
+      const failed = await waitFor(async () => {
+        const sample = (await metrics.backgroundFailures.get()).values.find((v) => v.labels.task === 'list-queues');
+        return sample && sample.value > 0 ? sample.value : undefined;
+      });
+      expect(failed).toBeGreaterThan(0);
+    } finally {
+      await loop.stop();
+    }
+  });
+});
+
 describe('a real Prometheus scraping a node', () => {
   let node: TestNode;
   let prometheus: ServerProcess;
@@ -122,6 +154,8 @@ describe('a real Prometheus scraping a node', () => {
   const waitingQ = uniqueQueueId('prom-wait');
   const expiringQ = uniqueQueueId('prom-exp');
   const admittingQ = uniqueQueueId('prom-adm');
+  const socketQ = uniqueQueueId('prom-ws');
+  let socket: TestSocket;
 
   beforeAll(async () => {
     node = await startTestNode({ redisDb: 11 });
@@ -137,6 +171,9 @@ describe('a real Prometheus scraping a node', () => {
     }
     expect((await enqueue(node, expiringQ)).status).toBe(201); // never heartbeats: expires after 2 s
     expect((await enqueue(node, admittingQ)).status).toBe(201);
+    await createQueue(node, { id: socketQ, status: 'paused' });
+    socket = await TestSocket.open(wsUrl(node.url, socketQ));
+    expect((await socket.join()).type).toBe('joined');
 
     dataDir = mkdtempSync(join(tmpdir(), 'wr-prometheus-'));
     const port = await freePort();
@@ -166,6 +203,7 @@ describe('a real Prometheus scraping a node', () => {
   }, 60_000);
 
   afterAll(async () => {
+    socket?.close();
     if (prometheus) {
       signalGroup(prometheus, 'SIGTERM');
       await prometheus.exited;
@@ -220,6 +258,15 @@ describe('a real Prometheus scraping a node', () => {
     });
     expect(p99).toBeLessThan(1);
     await eventually('waiting_room_event_bus_connected', 1);
+  });
+
+  it('sees the open socket and how long its join took', async () => {
+    await eventually('waiting_room_websocket_connections', 1);
+    await eventually('waiting_room_websocket_join_duration_seconds_count{outcome="joined"}', 1);
+    await eventually(`waiting_room_queue_length{queue_id="${socketQ}"}`, 1);
+    const [joinSeconds] = await query('waiting_room_websocket_join_duration_seconds_sum');
+    expect(joinSeconds).toBeGreaterThan(0);
+    expect(joinSeconds).toBeLessThan(5);
   });
 
   it('runs every query of the Grafana dashboard, and they find data', async () => {
