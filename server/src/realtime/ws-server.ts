@@ -115,6 +115,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
   async function join(data: ClientSocket, ticket: string | undefined, grant: string | undefined) {
     awaitingJoin.delete(data);
     data.state = 'joining';
+    const stopTimer = metrics.wsJoinDuration.startTimer();
     try {
       if (!ticket) await opts.joinLimiter.consume(data.address.ipHash);
       const result = await opts.positions.join({
@@ -142,11 +143,14 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
           },
         });
         data.close(CLOSE.ADMITTED, 'admitted');
+        stopTimer({ outcome: 'admitted' });
         return;
       }
       data.state = 'waiting';
       hub.attach(data.queueId, data, result.view, result.tracking!, !result.created);
+      stopTimer({ outcome: 'joined' });
     } catch (err) {
+      stopTimer({ outcome: 'error' });
       data.state = 'new';
       fail(data, err, true);
     }

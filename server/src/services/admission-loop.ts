@@ -1,4 +1,4 @@
-import { sessionIdOf } from '../domain/queue.js';
+import { QUEUE_STATUSES, sessionIdOf } from '../domain/queue.js';
 import type { Publish } from '../events/publisher.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -36,7 +36,10 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
       if (busy || stopped) return;
       busy = true;
       const p = fn()
-        .catch((err: unknown) => log.warn({ err, task: name }, 'background task failed'))
+        .catch((err: unknown) => {
+          metrics.backgroundFailures.inc({ task: name });
+          log.warn({ err, task: name }, 'background task failed');
+        })
         .finally(() => {
           busy = false;
           running.delete(p);
@@ -100,7 +103,10 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
       const [counts, config] = await Promise.all([store.stats(queueId), store.getQueue(queueId)]);
       metrics.queueLength.set({ queue_id: queueId }, counts.waiting);
       metrics.activeSessions.set({ queue_id: queueId }, counts.active);
-      if (config) metrics.admissionRate.set({ queue_id: queueId }, config.admission_rate_per_minute);
+      if (!config) continue;
+      metrics.admissionRate.set({ queue_id: queueId }, config.admission_rate_per_minute);
+      metrics.maxActiveUsers.set({ queue_id: queueId }, config.max_active_users);
+      for (const status of QUEUE_STATUSES) metrics.queueStatus.set({ queue_id: queueId, status }, status === config.status ? 1 : 0);
     }
   }
 
