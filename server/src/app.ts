@@ -8,8 +8,9 @@ import { createPublisher } from './events/publisher.js';
 import type { EventBus } from './events/types.js';
 import { createClientIpResolver, hashIp } from './http/client-ip.js';
 import { createIpRateLimiter } from './http/rate-limit.js';
-import { mountRoutes, type MountedRoute } from './http/router.js';
+import { mountRoutes, type MountedRoute, type RequestContext } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
+import { originRoutes } from './http/routes/origin.js';
 import { systemRoutes, type HealthReport } from './http/routes/system.js';
 import { visitorRoutes } from './http/routes/visitor.js';
 import { waitingPageRoutes } from './http/routes/waiting-page.js';
@@ -187,6 +188,8 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   });
   const resolveClientIp = createClientIpResolver(config.trustedProxies);
   const enqueueLimiter = createIpRateLimiter({ name: 'enqueue', pointsPerMinute: config.enqueueRateLimitPerMinute, redis, metrics });
+  const statusLimiter = createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics });
+  const ipKey = (ctx: RequestContext) => hashIp(ctx.clientIp, ipSalt);
 
   async function health(): Promise<HealthReport> {
     const storeUp = await store.ping().catch(() => false);
@@ -205,13 +208,13 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     app,
     [
       ...systemRoutes({ version: VERSION, nodeId, startedAt, health, jwks: () => tokens.jwks(), registry: metrics.registry }),
-      ...visitorRoutes({
-        positions,
+      ...visitorRoutes({ positions, sessions, isAdmin: admin.matches, ipKey, enqueueLimiter, statusLimiter }),
+      ...originRoutes({
         sessions,
-        isAdmin: admin.matches,
-        ipKey: (ctx) => hashIp(ctx.clientIp, ipSalt),
-        enqueueLimiter,
-        statusLimiter: createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics }),
+        publicUrl: config.publicUrl,
+        cookieName: config.sessionCookieName,
+        ipKey,
+        limiter: statusLimiter,
       }),
       ...adminRoutes({ admin, queues, sessions, store, tokens, onQueueCreated: loop.track }),
       ...waitingPageRoutes({

@@ -74,6 +74,11 @@ const schema = z.object({
   WAITING_PAGE_TEMPLATE: z.string().min(1).optional(),
   WAITING_PAGE_STRINGS: z.string().min(1).optional(),
   NATS_STREAM_MAX_AGE_SECONDS: intIn(60, 30 * 86_400).default(3_600),
+  PUBLIC_URL: optionalUrl(['http:', 'https:']),
+  SESSION_COOKIE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cookie name of letters, digits, _ and -')
+    .default('wr_session'),
 });
 
 export type TrustedProxy = { kind: 'ip'; address: string } | { kind: 'cidr'; network: string; prefix: number };
@@ -116,6 +121,9 @@ export interface Config {
   waitingPageTemplate: string | undefined;
   waitingPageStrings: string | undefined;
   natsStreamMaxAgeSeconds: number;
+  /** The waiting room's public base URL; /verify's waiting page URLs start with it ('' = a path). */
+  publicUrl: string;
+  sessionCookieName: string;
 }
 
 /** Every environment variable the server reads (docs and the compose check use this list). */
@@ -196,5 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     waitingPageTemplate: e.WAITING_PAGE_TEMPLATE,
     waitingPageStrings: e.WAITING_PAGE_STRINGS,
     natsStreamMaxAgeSeconds: e.NATS_STREAM_MAX_AGE_SECONDS,
+    publicUrl: e.PUBLIC_URL ?? '',
+    sessionCookieName: e.SESSION_COOKIE_NAME,
   });
 }

@@ -18,6 +18,8 @@ export interface QueueConfig {
   session_duration_seconds: number;
   heartbeat_interval_seconds: number;
   heartbeat_timeout_seconds: number;
+  /** Does activity (POST /sessions/{id}/activity) extend a session? Off: sessions end on time. */
+  session_renewal: boolean;
   status: QueueStatus;
   created_at: string;
   updated_at: string;
@@ -36,6 +38,7 @@ export function defaultQueueSettings(id: string, targetUrl: string): QueueSettin
     session_duration_seconds: 600,
     heartbeat_interval_seconds: 30,
     heartbeat_timeout_seconds: 60,
+    session_renewal: true,
     status: 'active',
   };
 }

@@ -74,7 +74,7 @@ export function createMetrics() {
     }),
     sessionsEnded: new Counter({
       name: 'waiting_room_sessions_ended_total',
-      help: 'Sessions ended, by reason (expired, terminated)',
+      help: 'Sessions ended, by reason (expired, released by their holder, terminated by an operator)',
       labelNames: ['queue_id', 'reason'] as const,
       registers: [registry],
     }),

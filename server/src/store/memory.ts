@@ -407,10 +407,12 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     async touchSession(queueId, positionId) {
       const q = find(queueId);
       const t = now();
-      if (!q?.config || liveSession(q, positionId, t) === null) return null;
+      const current = q?.config ? liveSession(q, positionId, t) : null;
+      if (!q?.config || current === null) return null;
+      if (q.config.session_renewal === false) return { positionId, expiresAt: current, now: t, renewed: false };
       const expiresAt = t + Math.floor(q.config.session_duration_seconds * 1000);
       startSession(q, positionId, expiresAt);
-      return { positionId, expiresAt, now: t };
+      return { positionId, expiresAt, now: t, renewed: true };
     },
 
     async endSession(queueId, positionId) {

@@ -29,7 +29,15 @@ import {
 } from './replies.js';
 import { registerScripts } from './scripts.js';
 import { planSweep } from './sweep-plan.js';
-import type { AdmitResult, EnqueueResult, QueueStore, RankSnapshot, SessionState, SweepResult } from './types.js';
+import type {
+  AdmitResult,
+  EnqueueResult,
+  QueueStore,
+  RankSnapshot,
+  SessionState,
+  SessionTouch,
+  SweepResult,
+} from './types.js';
 
 export interface RedisQueueStoreOptions {
   /** Used only when the store opens its own connection from a URL. */
@@ -208,18 +216,24 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
     },
 
     async getSession(queueId, positionId): Promise<SessionState | null> {
-      const [score, now] = await Promise.all([client.zscore(queueKeys(queueId).active, positionId), storeNow()]);
-      const expiresAt = asNullableNumber(score, 'getSession');
-      // A session past its expiry has ended, even before admit removes it.
-      return expiresAt !== null && expiresAt > now ? { positionId, expiresAt, now } : null;
+      // One script, one round trip: /verify reads this on every request to the origin.
+      const raw = await scripts.getSession([queueKeys(queueId).active], [positionId]);
+      if (raw === null) return null;
+      const reply = asArray(raw, 'getSession');
+      return { positionId, expiresAt: asNumber(reply[0], 'getSession'), now: asNumber(reply[1], 'getSession') };
     },
 
-    async touchSession(queueId, positionId) {
+    async touchSession(queueId, positionId): Promise<SessionTouch | null> {
       const k = queueKeys(queueId);
       const raw = await scripts.touchSession([k.cfg, k.active], [positionId]);
       if (raw === null) return null;
       const reply = asArray(raw, 'touchSession');
-      return { positionId, expiresAt: asNumber(reply[0], 'touchSession'), now: asNumber(reply[1], 'touchSession') };
+      return {
+        positionId,
+        expiresAt: asNumber(reply[0], 'touchSession'),
+        now: asNumber(reply[1], 'touchSession'),
+        renewed: asNumber(reply[2], 'touchSession') === 1,
+      };
     },
 
     async endSession(queueId, positionId) {

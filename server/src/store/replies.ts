@@ -134,8 +134,16 @@ export function hashToConfig(raw: unknown): QueueConfig | null {
     name: hash.name ?? '',
     target_url: hash.target_url ?? '',
     ...numbers,
+    session_renewal: parseFlag(hash.session_renewal, true, 'queue config session_renewal'),
     status: status as QueueStatus,
     created_at: hash.created_at ?? '',
     updated_at: hash.updated_at ?? '',
   };
+}
+
+/** A boolean config field ('true' / 'false' in the hash); missing = the default (queues made before the field existed). */
+function parseFlag(value: string | undefined, fallback: boolean, what: string): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new StoreReplyError(what, value);
 }

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-export const SCRIPT_VERSION = 3;
+export const SCRIPT_VERSION = 4;
 
 const SCRIPT_DIR = new URL('./scripts/', import.meta.url);
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
@@ -30,6 +30,7 @@ const SCRIPT_FILES = {
   ranks: 'ranks-2',
   admit: 'admit-7',
   sweep: 'sweep-n',
+  getSession: 'get-session-1',
   touchSession: 'touch-session-2',
   endSession: 'end-session-2',
   stats: 'stats-5',

@@ -64,9 +64,13 @@ export interface QueueStore {
   /** One step of the heartbeat sweeper: expires waiting positions past their deadline. */
   sweep(queueId: string): Promise<SweepResult>;
 
+  /** A live session (one round trip: /verify calls it per origin request); null when not active. */
   getSession(queueId: string, positionId: string): Promise<SessionState | null>;
-  /** Activity: the session now ends session_duration_seconds from now. Null when not active. */
-  touchSession(queueId: string, positionId: string): Promise<SessionState | null>;
+  /**
+   * Activity: the session now ends session_duration_seconds from now, unless the queue's
+   * session_renewal is off (then `renewed: false` and the expiry stays). Null when not active.
+   */
+  touchSession(queueId: string, positionId: string): Promise<SessionTouch | null>;
   /** Ends a session at once (revoke / early release); false when it was not active. */
   endSession(queueId: string, positionId: string): Promise<boolean>;
 
@@ -148,6 +152,11 @@ export interface SessionState {
   positionId: string;
   expiresAt: number;
   now: number;
+}
+
+export interface SessionTouch extends SessionState {
+  /** False when the queue's session_renewal is off: the session still ends at expiresAt. */
+  renewed: boolean;
 }
 
 export interface QueueCounts {

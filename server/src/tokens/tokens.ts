@@ -40,6 +40,12 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const MIN_TICKET_SECRET_BYTES = 32;
 /** Re-pushing an admission (reconnect, status poll) must not re-sign: RS256 manages ~2.5k/s. */
 const SESSION_TOKEN_CACHE_SIZE = 10_000;
+/**
+ * An origin gated by /verify presents the same session token on every request; an RS256
+ * verification costs ~100 µs. A token string that verified once always verifies (only its
+ * expiry changes with time, and that is checked on every hit), so its claims are remembered.
+ */
+const VERIFIED_SESSION_CACHE_SIZE = 10_000;
 
 export interface TokenServiceOptions {
   /** Shared by every node; signs tickets and priority grants. At least 32 bytes. */
@@ -108,6 +114,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   const nowSeconds = () => Math.floor(clock() / 1000);
   const verifyKeys = new Map(signingKeys.keys.map((k) => [k.kid, k.verifyKey]));
   const sessionTokens = createLru<Promise<string>>(SESSION_TOKEN_CACHE_SIZE);
+  const verifiedSessions = createLru<SessionClaims>(VERIFIED_SESSION_CACHE_SIZE);
 
   const resolveSessionKey: JWTVerifyGetKey = (header) => {
     const key = header.kid === undefined ? undefined : verifyKeys.get(header.kid);
@@ -205,12 +212,20 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     },
 
     async verifySession(token, queueId) {
+      const known = verifiedSessions.get(token);
+      // Past its exp (as jose judges it, with the same tolerance) a known token takes the full path and its error.
+      if (known && Math.floor(known.expiresAt / 1000) > nowSeconds() - CLOCK_TOLERANCE_SECONDS) {
+        if (queueId !== undefined && known.queueId !== queueId) throw unauthorized(`${LABELS.session} is for another queue`);
+        return known;
+      }
       const payload = await verifySessionJwt(token);
       const qid = expectQueue('session', payload, queueId);
       const { sub, pid, exp } = payload;
       if (typeof sub !== 'string' || typeof pid !== 'string' || exp === undefined)
         throw unauthorized('invalid session token');
-      return { queueId: qid, positionId: pid, sessionId: sub, expiresAt: exp * 1000 };
+      const claims = Object.freeze({ queueId: qid, positionId: pid, sessionId: sub, expiresAt: exp * 1000 });
+      verifiedSessions.set(token, claims);
+      return claims;
     },
 
     async signGrant(claims) {

@@ -386,6 +386,24 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect(await store.stats(id)).toMatchObject({ active: 0, totalSessionsEnded: 1 });
     });
 
+    it('keeps the expiry on activity when the queue has session_renewal off, and renews once it is on', async () => {
+      const id = await newQueue({ admission_rate_per_minute: 6000, session_duration_seconds: 60, session_renewal: false });
+      expect((await store.getQueue(id))?.session_renewal).toBe(false);
+      const [p] = await enqueueMany(id, 1);
+      await primeBucket(id);
+      const step = await store.admit(id, 1);
+      const startedUntil = step.now + 60_000;
+      await sleep(20);
+      const kept = await store.touchSession(id, p as string);
+      expect(kept).toMatchObject({ positionId: p, expiresAt: startedUntil, renewed: false });
+      expect(await store.getSession(id, p as string)).toMatchObject({ expiresAt: startedUntil });
+
+      expect((await store.updateQueue(id, { session_renewal: true }, new Date().toISOString()))?.session_renewal).toBe(true);
+      const renewed = await store.touchSession(id, p as string);
+      expect(renewed).toMatchObject({ renewed: true, expiresAt: (renewed?.now ?? 0) + 60_000 });
+      expect(renewed?.expiresAt).toBeGreaterThan(startedUntil);
+    });
+
     it('lets a visitor leave once, reporting the score it had and the version it made', async () => {
       const id = await newQueue();
       const [a, b] = await enqueueMany(id, 2);

@@ -24,6 +24,8 @@ describe('loadConfig', () => {
     ['TRUSTED_PROXIES', 'not-an-ip'],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['QUEUE_AUTO_CREATE', 'maybe'],
+    ['PUBLIC_URL', 'queue.example.com'],
+    ['SESSION_COOKIE_NAME', 'wr session;'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     try {
       loadConfig({ [name]: value });

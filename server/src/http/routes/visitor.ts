@@ -38,7 +38,7 @@ export interface VisitorRouteDeps {
   statusLimiter: IpRateLimiter;
 }
 
-/** The seed's visitor API: enqueue, status, heartbeat, leave, and admitted sessions. */
+/** The seed's visitor API: enqueue, status, heartbeat, leave, and admitted sessions (read, renew, release). */
 export function visitorRoutes(d: VisitorRouteDeps): Route[] {
   const base = '/api/v1/queues/:queue_id';
   return [
@@ -92,6 +92,13 @@ export function visitorRoutes(d: VisitorRouteDeps): Route[] {
       pattern: '/api/v1/sessions/:session_id',
       async handler(ctx) {
         return { status: 200, json: await d.sessions.get(pathParam(ctx, 'session_id'), requireBearer(ctx)) };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/api/v1/sessions/:session_id',
+      async handler(ctx) {
+        return { status: 200, json: await d.sessions.release(pathParam(ctx, 'session_id'), requireBearer(ctx)) };
       },
     },
     {
