@@ -60,6 +60,18 @@ export function createMetrics() {
       labelNames: ['queue_id', 'reason'] as const,
       registers: [registry],
     }),
+    joinChallenges: new Counter({
+      name: 'waiting_room_join_challenges_total',
+      help: 'Join challenges, by outcome (issued, solved, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    tarpittedJoins: new Counter({
+      name: 'waiting_room_tarpitted_joins_total',
+      help: 'Joins of suspected bots sent to the endless queue, by reason',
+      labelNames: ['queue_id', 'reason'] as const,
+      registers: [registry],
+    }),
     sessionsEnded: new Counter({
       name: 'waiting_room_sessions_ended_total',
       help: 'Sessions ended, by reason (expired, terminated)',

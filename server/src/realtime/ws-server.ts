@@ -1,3 +1,5 @@
+import { ChallengeRequiredError, type JoinGuard } from '../abuse/join-guard.js';
+import type { ChallengeSolution } from '../abuse/challenge.js';
 import { AppError } from '../domain/errors.js';
 import { isValidQueueId } from '../domain/queue.js';
 import type { IpRateLimiter } from '../http/rate-limit.js';
@@ -12,6 +14,7 @@ import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, encode, type ClientMessag
 interface SocketData {
   queueId: string;
   ipHash: string;
+  userAgent: string;
   /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it. */
   upgradeTicket: string | undefined;
   state: 'new' | 'joining' | 'waiting' | 'done';
@@ -32,6 +35,7 @@ export interface WsServerOptions {
   /** Salted IP hash of a peer address (same as the REST limits). */
   ipKey: (peer: string, forwardedFor: string | undefined) => string;
   joinLimiter: IpRateLimiter;
+  guard: JoinGuard;
   maxSocketsPerIp: number;
   idleTimeoutSeconds: number;
   maxBackpressureBytes: number;
@@ -95,12 +99,21 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     if (closeAfter) data.conn?.close(closeCodeFor(appError.code), appError.message.slice(0, 120));
   }
 
-  async function join(ws: WebSocket<SocketData>, ticket: string | undefined, grant: string | undefined) {
+  async function join(
+    ws: WebSocket<SocketData>,
+    ticket: string | undefined,
+    grant: string | undefined,
+    challengeSolution?: ChallengeSolution,
+  ) {
     awaitingJoin.delete(ws);
     const data = ws.getUserData();
     data.state = 'joining';
+    const client = { ipKey: data.ipHash, userAgent: data.userAgent || undefined };
     try {
-      if (!ticket) await opts.joinLimiter.consume(data.ipHash);
+      if (!ticket) await opts.joinLimiter.consume(data.ipHash).catch(async (err: unknown) => {
+        await opts.guard.refused(client);
+        throw err;
+      });
       const result = await opts.positions.join({
         queueId: data.queueId,
         priority: 0,
@@ -108,6 +121,8 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         isAdmin: false,
         priorityGrant: grant,
         holder: opts.nodeNumber,
+        client,
+        challengeSolution,
       });
       if (data.closed) {
         // The socket went away while joining: start the grace period of the place it got.
@@ -115,6 +130,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         return;
       }
       data.positionId = result.view.position_id;
+      data.userAgent = ''; // only a new place's checks read it
       if (result.view.status === 'admitted') {
         data.conn?.send({
           type: 'admitted',
@@ -129,9 +145,21 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         return;
       }
       data.state = 'waiting';
+      if (result.tarpit) {
+        // A suspected bot: its place lives in its ticket only; nothing to track or detach.
+        data.positionId = undefined;
+        data.conn?.send({ type: 'joined', data: { ...result.view, resumed: !result.created } });
+        return;
+      }
       hub.attach(data.queueId, data.conn as Connection, result.view, result.tracking!, !result.created);
     } catch (err) {
       data.state = 'new';
+      if (err instanceof ChallengeRequiredError && !data.closed) {
+        // The socket stays open for the answer: a `join` with challenge_solution, in time.
+        data.conn?.send({ type: 'challenge', data: { challenge: err.challenge, reason: err.reason } });
+        awaitingJoin.set(ws, Date.now());
+        return;
+      }
       fail(ws, err, true);
     }
   }
@@ -142,7 +170,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     switch (message.type) {
       case 'join':
         if (data.state !== 'new') throw new AppError('INVALID_REQUEST', 'Already joined on this connection');
-        void join(ws, message.data?.token, message.data?.priority_grant);
+        void join(ws, message.data?.token, message.data?.priority_grant, message.data?.challenge_solution);
         return;
       case 'heartbeat':
         // The open socket is the heartbeat; accepted for clients that send one anyway.
@@ -170,6 +198,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const authorization = req.getHeader('authorization');
+      const userAgent = req.getHeader('user-agent');
       const ipHash = opts.ipKey(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for') || undefined);
       const refuse = (status: string, code: string, message: string) => {
         res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
@@ -183,6 +212,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       const data: SocketData = {
         queueId,
         ipHash,
+        userAgent,
         upgradeTicket: bearer,
         state: 'new',
         positionId: undefined,
