@@ -35,7 +35,7 @@ const STRIKE_WINDOW_SECONDS = 600;
 
 /** The default pattern: HTTP libraries, command-line tools and headless browsers. */
 export const DEFAULT_BOT_USER_AGENT_PATTERN =
-  '^(curl|wget|httpie|python|aiohttp|go-http-client|java/|okhttp|node-fetch|undici|axios|got|libwww|scrapy|php)|headlesschrome|phantomjs|puppeteer|playwright|selenium';
+  '^(curl|wget|httpie|python|aiohttp|go-http-client|java/|okhttp|node|undici|axios|got|libwww|scrapy|php)|headlesschrome|phantomjs|puppeteer|playwright|selenium';
 
 export function createDefaultBotClassifier(opts: DefaultClassifierOptions): BotClassifier {
   const options = { points: Math.max(1, opts.maxStrikes), duration: STRIKE_WINDOW_SECONDS, keyPrefix: 'wr:strikes' };
