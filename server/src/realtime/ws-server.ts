@@ -126,7 +126,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       });
       if (data.closed) {
         // The socket went away while joining: start the grace period of the place it got.
-        if (result.view.status === 'waiting') await hub.abandon(data.queueId, result.view.position_id);
+        if (result.view.status === 'waiting' && !result.tarpit) await hub.abandon(data.queueId, result.view.position_id);
         return;
       }
       data.positionId = result.view.position_id;
@@ -176,6 +176,11 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         // The open socket is the heartbeat; accepted for clients that send one anyway.
         return;
       case 'leave':
+        if (data.state === 'waiting' && !data.positionId) {
+          // A tarpitted bot leaves as a visitor would; there is nothing to remove.
+          data.conn?.send({ type: 'expired', data: { reason: 'left' } });
+          return data.conn?.close(CLOSE.NORMAL, 'left');
+        }
         if (data.state !== 'waiting' || !data.positionId) {
           throw new AppError('INVALID_REQUEST', 'Not waiting in a queue on this connection');
         }

@@ -282,7 +282,9 @@ describe.each(stores)('tarpit for suspected bots ($name)', ({ redisDb }) => {
     const joined = await s.join();
     expect(joined).toMatchObject({ type: 'joined', data: { status: 'waiting' } });
     expect((await admin(node, `${q}/stats`)).body.queue_length).toBe(0);
-    s.close();
+    s.send({ type: 'leave' });
+    expect((await s.next('expired')).data).toEqual({ reason: 'left' });
+    expect(await s.closed).toBe(CLOSE.NORMAL);
 
     // A browser-looking address: its first place is real, the limit refuses the next two (two
     // strikes), and from then on its joins go to the tarpit instead of getting an error.
