@@ -6,7 +6,7 @@
 import { RATE_WINDOW_MS, admissibleCount, bucketCapacity, refillBucket, type Bucket } from '../domain/admission.js';
 import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
 import { assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
-import { assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
+import { IP_LIMIT_PRUNE_STEPS, assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
 import type {
   Admission,
@@ -267,9 +267,10 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       return { kind: 'queued', ...(waitingFacts(q, positionId, t) as WaitingFacts) };
     },
 
-    async pruneIpLimits(queueId) {
+    async pruneIpLimits(queueId, step) {
       const q = find(queueId);
-      if (!q) return 0;
+      // One whole pass per cycle of steps, as often as the Redis store covers every bucket.
+      if (!q || Math.abs(Math.trunc(step)) % IP_LIMIT_PRUNE_STEPS !== 0) return 0;
       let removed = 0;
       for (const [key, ids] of q.ipPositions) {
         const live = ids.filter((id) => q.waiting.has(id));
