@@ -203,16 +203,18 @@ export function createPositionService(deps: PositionServiceDeps) {
       }
       const lane = await laneFor(req);
       const { guard } = deps;
-      if (guard && req.client && (await guard.screen(queue.id, req.client, req.challengeSolution))) {
+      // The admin key is trusted: its joins (operators' tools) meet no abuse checks.
+      const client = req.isAdmin ? undefined : req.client;
+      if (guard && client && (await guard.screen(queue.id, client, req.challengeSolution))) {
         const place = newTarpitPlace(clock());
         return { created: true, view: await tarpitView(tokens, queue, place.positionId, place.claims, clock()), tarpit: true };
       }
       const positionId = await nextPositionId(queue.id);
-      const ipLimit = req.client && guard?.ipLimit(req.client);
+      const ipLimit = client && guard?.ipLimit(client);
       const result = await store.enqueue(queue.id, positionId, lane, req.holder, ipLimit);
       switch (result.kind) {
         case 'ip_limit':
-          throw await (guard as JoinGuard).positionsLimited(queue.id, req.client as JoinClient, result.waiting);
+          throw await (guard as JoinGuard).positionsLimited(queue.id, client as JoinClient, result.waiting);
         case 'queue_full':
           metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'queue_full' });
           throw new AppError('QUEUE_FULL', 'The queue is full; try again later', { queue_id: queue.id });

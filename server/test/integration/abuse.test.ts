@@ -73,6 +73,11 @@ describe.each(stores)('per-IP concurrent positions ($name)', ({ redisDb }) => {
     expect((await admin(node, `${q}/stats`)).body.queue_length).toBe(3);
     expect(await metric(node, 'waiting_room_joins_rejected_total', { queue_id: q, reason: 'ip_positions' })).toBe(limitedBefore + 1);
 
+    // The admin key is trusted with more.
+    const operator = await enqueue(node, q, {}, { ...from(visitorA), 'x-admin-key': ADMIN_KEY });
+    expect(operator.status).toBe(201);
+    await call(`${node.url}/api/v1/queues/${q}/position`, { method: 'DELETE', token: String(operator.body.token) });
+
     // A resume with the ticket is never refused.
     const resumed = await call(`${node.url}/api/v1/queues/${q}/enqueue`, {
       method: 'POST',
