@@ -172,6 +172,7 @@ async function startFleet(): Promise<ServerProcess[]> {
     JWT_ALG: jwtAlg,
     WS_MAX_SOCKETS_PER_IP: '10000000',
     ENQUEUE_RATE_LIMIT_PER_MINUTE: '0',
+    MAX_POSITIONS_PER_IP: '0',
     STATUS_RATE_LIMIT_PER_MINUTE: '0',
     POSITION_TICK_MS: String(POSITION_TICK_MS),
     SHUTDOWN_TIMEOUT_MS: '5000',

@@ -1,6 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { createDefaultBotClassifier } from './abuse/bot-classifier.js';
+import { createProofOfWorkChallenge } from './abuse/challenge.js';
+import { createJoinGuard } from './abuse/join-guard.js';
 import { ConfigError, type Config } from './config/config.js';
 import { createJetStreamEventBus } from './events/jetstream.js';
 import { createMemoryEventBus } from './events/memory.js';
@@ -137,6 +140,25 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   const ipSalt = config.ipSalt ?? randomBytes(16).toString('base64url');
   if (!config.ipSalt && redis) log.warn('IP_SALT is not set: per-IP limits are not shared between nodes');
 
+  const guard = createJoinGuard({
+    metrics,
+    maxPositionsPerIp: config.maxPositionsPerIp,
+    challenge:
+      config.joinChallenge === 'pow'
+        ? createProofOfWorkChallenge({
+            secret: new TextEncoder().encode(ticketSecret),
+            difficulty: config.joinChallengeDifficulty,
+            ttlSeconds: config.joinChallengeTtlSeconds,
+            clock,
+          })
+        : undefined,
+    challengeTtlSeconds: config.joinChallengeTtlSeconds,
+    classifier: config.botTarpit
+      ? createDefaultBotClassifier({ userAgentPattern: config.botUserAgentPattern, maxStrikes: config.botMaxStrikes, redis })
+      : undefined,
+    redis,
+  });
+
   const queues = createQueueDirectory({
     store,
     publish,
@@ -151,6 +173,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     publish,
     metrics,
     ticketReuseMinRemainingMs: (config.ticketTtlSeconds * 1000) / 2,
+    guard,
     clock,
   });
   const sessions = createSessionService({ store, queues, tokens, publish, metrics });
@@ -161,6 +184,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     log,
     tickMs: config.admissionTickMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    pruneIpLimits: config.maxPositionsPerIp > 0,
   });
   const startedAt = Date.now();
   let bundle: Promise<string> | undefined;
@@ -208,7 +232,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     app,
     [
       ...systemRoutes({ version: VERSION, nodeId, startedAt, health, jwks: () => tokens.jwks(), registry: metrics.registry }),
-      ...visitorRoutes({ positions, sessions, isAdmin: admin.matches, ipKey, enqueueLimiter, statusLimiter }),
+      ...visitorRoutes({ positions, sessions, isAdmin: admin.matches, ipKey, enqueueLimiter, guard, statusLimiter }),
       ...originRoutes({
         sessions,
         publicUrl: config.publicUrl,
@@ -235,6 +259,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     nodeNumber,
     ipKey: (peer, forwardedFor) => hashIp(resolveClientIp(peer, forwardedFor), ipSalt),
     joinLimiter: enqueueLimiter,
+    guard,
     maxSocketsPerIp: config.wsMaxSocketsPerIp,
     idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     maxBackpressureBytes: config.wsMaxBackpressureBytes,

@@ -72,6 +72,18 @@ export function createMetrics() {
       labelNames: ['queue_id', 'reason'] as const,
       registers: [registry],
     }),
+    joinChallenges: new Counter({
+      name: 'waiting_room_join_challenges_total',
+      help: 'Join challenges, by outcome (issued, solved, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    tarpittedJoins: new Counter({
+      name: 'waiting_room_tarpitted_joins_total',
+      help: 'Joins of suspected bots sent to the endless queue, by reason',
+      labelNames: ['queue_id', 'reason'] as const,
+      registers: [registry],
+    }),
     sessionsEnded: new Counter({
       name: 'waiting_room_sessions_ended_total',
       help: 'Sessions ended, by reason (expired, released by their holder, terminated by an operator)',
@@ -138,7 +150,7 @@ export function createMetrics() {
     }),
     wsJoinDuration: new Histogram({
       name: 'waiting_room_websocket_join_duration_seconds',
-      help: 'Time from a socket\'s join to its answer (joined, admitted or error), by outcome',
+      help: 'Time from a socket\'s join to its answer (joined, admitted, challenge or error), by outcome',
       labelNames: ['outcome'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],

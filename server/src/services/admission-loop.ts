@@ -13,6 +13,8 @@ export interface AdmissionLoopOptions {
   sweepIntervalMs: number;
   /** Most admissions one script call makes (the bucket usually allows far fewer). */
   maxBatch?: number;
+  /** Forget, step by step with the sweep, addresses with no position waiting (MAX_POSITIONS_PER_IP). */
+  pruneIpLimits?: boolean;
 }
 
 const QUEUE_LIST_REFRESH_MS = 2_000;
@@ -79,7 +81,15 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
     );
   }
 
+  let pruneStep = 0;
+
   async function sweepAll() {
+    if (opts.pruneIpLimits) {
+      // Each node starts at a random step, so several nodes share the cycle instead of repeating it.
+      pruneStep ||= Math.floor(Math.random() * 1e6);
+      pruneStep++;
+      for (const queueId of queueIds) await store.pruneIpLimits(queueId, pruneStep);
+    }
     for (const queueId of queueIds) {
       const stopTimer = metrics.cleanupDuration.startTimer();
       const result = await store.sweep(queueId);

@@ -33,3 +33,10 @@ export function assertRankIds(positionIds: readonly string[]): void {
     throw new RangeError(`ranks takes at most ${MAX_RANK_IDS} ids, got ${positionIds.length}`);
   }
 }
+
+/** An IP key is stored as a hash field beside comma-separated ids: no commas, and short. */
+export function assertIpLimit(limit: { key: string; max: number } | undefined): void {
+  if (limit === undefined) return;
+  if (!/^[^,\s]{1,64}$/.test(limit.key)) throw new RangeError(`invalid IP key: ${JSON.stringify(limit.key)}`);
+  if (!Number.isSafeInteger(limit.max) || limit.max < 1) throw new RangeError(`invalid IP limit: ${limit.max}`);
+}

@@ -5,8 +5,8 @@
  */
 import { RATE_WINDOW_MS, admissibleCount, bucketCapacity, refillBucket, type Bucket } from '../domain/admission.js';
 import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
-import { assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
-import { assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
+import { assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { IP_LIMIT_PRUNE_STEPS, assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
 import type {
   Admission,
@@ -59,6 +59,8 @@ interface QueueState {
   /** node number -> lease expiry (ms) */
   leases: Map<number, number>;
   idBlocks: number;
+  /** IP key -> ids of that address's positions (a superset of those still waiting), as the Redis buckets. */
+  ipPositions: Map<string, string[]>;
   counters: { enqueued: number; admitted: number; expired: number; cancelled: number; sessionsEnded: number };
 }
 
@@ -87,6 +89,7 @@ function newQueueState(): QueueState {
     version: 0,
     leases: new Map(),
     idBlocks: 0,
+    ipPositions: new Map(),
     counters: { enqueued: 0, admitted: 0, expired: 0, cancelled: 0, sessionsEnded: 0 },
   };
 }
@@ -234,9 +237,10 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       return positionIdsOfBlock(++stateOf(queueId).idBlocks);
     },
 
-    async enqueue(queueId, positionId, lane, holder) {
+    async enqueue(queueId, positionId, lane, holder, ipLimit) {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
+      assertIpLimit(ipLimit);
       heartbeatShardOf(positionId); // rejects ids the store never hands out, as the Redis store does
       const q = find(queueId);
       const t = now();
@@ -245,6 +249,12 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       let w = q.waiting.get(positionId);
       if (!w) {
         if (q.waiting.size >= q.config.max_queue_size) return { kind: 'queue_full' };
+        // Only ids still waiting count: admitted, departed and expired ones drop out by themselves.
+        if (ipLimit) {
+          const live = (q.ipPositions.get(ipLimit.key) ?? []).filter((id) => q.waiting.has(id));
+          if (live.length >= ipLimit.max) return { kind: 'ip_limit', waiting: live.length };
+          q.ipPositions.set(ipLimit.key, [...live, positionId]);
+        }
         w = { lane, seq: ++q.seq, deadlineSec: 0, holder: null };
         q.waiting.set(positionId, w);
         laneOf(q, lane).push([w.seq, positionId]);
@@ -255,6 +265,21 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       if (holder !== undefined) w.holder = holder;
       else if (w.holder === null) w.deadlineSec = deadlineFrom(q, t);
       return { kind: 'queued', ...(waitingFacts(q, positionId, t) as WaitingFacts) };
+    },
+
+    async pruneIpLimits(queueId, step) {
+      const q = find(queueId);
+      // One whole pass per cycle of steps, as often as the Redis store covers every bucket.
+      if (!q || Math.abs(Math.trunc(step)) % IP_LIMIT_PRUNE_STEPS !== 0) return 0;
+      let removed = 0;
+      for (const [key, ids] of q.ipPositions) {
+        const live = ids.filter((id) => q.waiting.has(id));
+        if (live.length === 0) {
+          q.ipPositions.delete(key);
+          removed++;
+        } else if (live.length < ids.length) q.ipPositions.set(key, live);
+      }
+      return removed;
     },
 
     async getPosition(queueId, positionId) {

@@ -5,12 +5,16 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { QueueConfig, QueueSettings } from '../domain/queue.js';
-import { assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
 import {
   NODE_SEQ_KEY,
   QUEUES_KEY,
   heartbeatShardKey,
   heartbeatShardOf,
+  IP_LIMIT_BUCKETS_PER_PRUNE_STEP,
+  IP_LIMIT_PRUNE_STEPS,
+  ipLimitBucketKey,
+  ipLimitBucketOf,
   positionIdsOfBlock,
   queueKeys,
 } from './keys.js';
@@ -86,19 +90,23 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       return positionIdsOfBlock(await client.incr(queueKeys(queueId).ids));
     },
 
-    async enqueue(queueId, positionId, lane, holder): Promise<EnqueueResult> {
+    async enqueue(queueId, positionId, lane, holder, ipLimit): Promise<EnqueueResult> {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
+      assertIpLimit(ipLimit);
       const k = queueKeys(queueId);
       const shard = heartbeatShardOf(positionId);
+      const ipBucket = ipLimitBucketKey(queueId, ipLimit ? ipLimitBucketOf(ipLimit.key) : 0);
       const raw = await scripts.enqueue(
-        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep, k.ver],
-        [positionId, lane, shard, holder ?? 0],
+        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep, k.ver, ipBucket],
+        [positionId, lane, shard, holder ?? 0, ipLimit?.key ?? '', ipLimit?.max ?? 0],
       );
       const reply = asArray(raw, 'enqueue');
       switch (reply[0]) {
         case 'waiting':
           return { kind: 'queued', ...parseWaitingFacts(reply, 'enqueue') };
+        case 'ip_limit':
+          return { kind: 'ip_limit', waiting: asNumber(reply[1], 'enqueue') };
         case 'queue_full':
         case 'maintenance':
         case 'no_queue':
@@ -106,6 +114,13 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
         default:
           throw new StoreReplyError('enqueue', raw);
       }
+    },
+
+    async pruneIpLimits(queueId, step) {
+      const k = queueKeys(queueId);
+      const first = (Math.abs(Math.trunc(step)) % IP_LIMIT_PRUNE_STEPS) * IP_LIMIT_BUCKETS_PER_PRUNE_STEP;
+      const buckets = Array.from({ length: IP_LIMIT_BUCKETS_PER_PRUNE_STEP }, (_, i) => ipLimitBucketKey(queueId, first + i));
+      return asNumber(await scripts.pruneIpLimits([k.wait, ...buckets], []), 'pruneIpLimits');
     },
 
     async getPosition(queueId, positionId) {

@@ -19,7 +19,8 @@ const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
 const SCRIPT_FILES = {
   createQueue: 'create-queue-1',
   updateQueue: 'update-queue-1',
-  enqueue: 'enqueue-8',
+  enqueue: 'enqueue-9',
+  pruneIpLimits: 'prune-ip-limits-n',
   getPosition: 'get-position-4',
   heartbeat: 'heartbeat-6',
   leave: 'leave-4',

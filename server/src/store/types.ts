@@ -25,9 +25,17 @@ export interface QueueStore {
   /**
    * Adds a waiting position in `lane`, atomically checking the queue's status and size. With
    * `holder` (a node number from registerNode) the position is held by that node's open socket
-   * instead of by heartbeat deadlines.
+   * instead of by heartbeat deadlines. With `ipLimit` a new position is refused (`ip_limit`)
+   * while that address already has `max` positions waiting.
    */
-  enqueue(queueId: string, positionId: string, lane: number, holder?: number): Promise<EnqueueResult>;
+  enqueue(queueId: string, positionId: string, lane: number, holder?: number, ipLimit?: IpLimit): Promise<EnqueueResult>;
+  /**
+   * One step of forgetting addresses none of whose positions wait any more (memory only: the
+   * limit never counts a position that stopped waiting). `step` is any counter the caller
+   * advances; IP_LIMIT_PRUNE_STEPS consecutive steps cover the whole queue. Returns how many
+   * addresses were forgotten.
+   */
+  pruneIpLimits(queueId: string, step: number): Promise<number>;
   /** Where a position stands, without side effects. */
   getPosition(queueId: string, positionId: string): Promise<PositionState>;
   /** As getPosition, and renews the heartbeat deadline of a waiting position. */
@@ -94,8 +102,16 @@ export interface WaitingFacts {
   now: number;
 }
 
+/** Per-IP concurrent positions: `key` is the client's (salted, hashed) address. */
+export interface IpLimit {
+  key: string;
+  /** Most positions of this address waiting at once (>= 1). */
+  max: number;
+}
+
 export type EnqueueResult =
   | ({ kind: 'queued' } & WaitingFacts)
+  | { kind: 'ip_limit'; waiting: number }
   | { kind: 'queue_full' }
   | { kind: 'maintenance' }
   | { kind: 'no_queue' };

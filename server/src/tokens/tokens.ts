@@ -67,6 +67,16 @@ export interface VerifiedTicket {
   positionId: string;
   /** ms since the epoch */
   expiresAt: number;
+  /** Set on a suspected bot's ticket: its place exists only in the ticket (abuse/tarpit.ts). */
+  tarpit?: TarpitClaims;
+}
+
+/** The made-up place of a tarpitted visitor, carried in its ticket (claim `tp`). */
+export interface TarpitClaims {
+  /** The position it was shown at join. */
+  start: number;
+  /** When it joined, ms since the epoch. */
+  since: number;
 }
 
 export interface SessionClaims {
@@ -90,7 +100,8 @@ export interface VerifiedGrant {
 }
 
 export interface TokenService {
-  signTicket(queueId: string, positionId: string): Promise<SignedTicket>;
+  /** With `tarpit`, a suspected bot's ticket: never accepted where a real place is needed. */
+  signTicket(queueId: string, positionId: string, tarpit?: TarpitClaims): Promise<SignedTicket>;
   verifyTicket(token: string, queueId: string): Promise<VerifiedTicket>;
   signSession(claims: SessionClaims): Promise<string>;
   /** Without `queueId` any of our queues is accepted (e.g. `/api/v1/sessions/{id}`). */
@@ -177,18 +188,23 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   }
 
   return {
-    async signTicket(queueId, positionId) {
+    async signTicket(queueId, positionId, tarpit) {
       const exp = nowSeconds() + ticketTtlSeconds;
-      const token = signShared('ticket', { qid: queueId }, positionId, exp);
+      const claims = tarpit ? { qid: queueId, tp: [tarpit.start, tarpit.since] } : { qid: queueId };
+      const token = signShared('ticket', claims, positionId, exp);
       return { token, expiresAt: exp * 1000 };
     },
 
     async verifyTicket(token, queueId) {
       const payload = verifyShared('ticket', token, ['sub']);
       expectQueue('ticket', payload, queueId);
-      const { sub, exp } = payload;
+      const { sub, exp, tp } = payload;
       if (typeof sub !== 'string' || sub === '' || exp === undefined) throw unauthorized('invalid ticket');
-      return { positionId: sub, expiresAt: exp * 1000 };
+      if (tp === undefined) return { positionId: sub, expiresAt: exp * 1000 };
+      if (!Array.isArray(tp) || tp.length !== 2 || !tp.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+        throw unauthorized('invalid ticket');
+      }
+      return { positionId: sub, expiresAt: exp * 1000, tarpit: { start: tp[0] as number, since: tp[1] as number } };
     },
 
     signSession(claims) {

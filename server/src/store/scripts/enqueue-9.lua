@@ -12,18 +12,22 @@
   KEYS[6] admlog  zset position id -> admission time (ms)
   KEYS[7] sweep   sweeper state hash (cursor, low)
   KEYS[8] ver     wait-set version counter
+  KEYS[9] ipbucket  per-IP positions bucket of ARGV[5] (any bucket of the queue when ARGV[6] is 0)
   ARGV[1] position id
   ARGV[2] lane, 0..3
   ARGV[3] heartbeat shard index of the position id
   ARGV[4] holder: the node number whose socket holds the position, 0 for none (REST)
+  ARGV[5] client IP key ('' for none)
+  ARGV[6] most waiting positions of that IP key, 0 for no limit
 
-  Returns {'no_queue'} | {'maintenance'} | {'queue_full'} |
+  Returns {'no_queue'} | {'maintenance'} | {'queue_full'} | {'ip_limit', waiting of that IP} |
           {'waiting', position, score, version, queue_length, admitted_in_window,
            oldest_admission|nil, now}
 ]]
 --- @include "store-now"
 --- @include "position-state"
 --- @include "holder-marker"
+--- @include "ip-limit"
 
 local id = ARGV[1]
 local lane = tonumber(ARGV[2])
@@ -38,10 +42,16 @@ if cfg[1] == 'maintenance' then return {'maintenance'} end
 local repeated = redis.call('ZSCORE', KEYS[2], id) and true or false
 if not repeated then
   if redis.call('ZCARD', KEYS[2]) >= tonumber(cfg[2]) then return {'queue_full'} end
+  local ip_max, ip_live = tonumber(ARGV[6]), nil
+  if ip_max > 0 then
+    ip_live = ip_waiting(KEYS[9], KEYS[2], ARGV[5])
+    if #ip_live >= ip_max then return {'ip_limit', #ip_live} end
+  end
   local seq = redis.call('INCR', KEYS[3])
   redis.call('ZADD', KEYS[2], 'NX', string.format('%d', (3 - lane) * 1000000000000 + seq), id)
   redis.call('HINCRBY', KEYS[5], 'enqueued', 1)
   bump_version(KEYS[8])
+  if ip_live then ip_record(KEYS[9], ARGV[5], ip_live, id) end
   -- The sweeper skips leading empty shards; a node may enqueue into an old block after the
   -- sweeper moved past it, so pull the sweeper's low mark back down to this shard.
   local low = tonumber(redis.call('HGET', KEYS[7], 'low'))
