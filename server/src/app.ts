@@ -10,6 +10,7 @@ import { createClientIpResolver, hashIp } from './http/client-ip.js';
 import { createIpRateLimiter } from './http/rate-limit.js';
 import { mountRoutes } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { systemRoutes, type HealthReport } from './http/routes/system.js';
 import { visitorRoutes } from './http/routes/visitor.js';
 import { waitingPageRoutes } from './http/routes/waiting-page.js';
@@ -18,6 +19,8 @@ import { buildBrowserBundle } from '../../client-sdk/build/bundle.js';
 import { assertNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createDashboardFeed } from './realtime/dashboard-feed.js';
+import { mountDashboardSocket } from './realtime/dashboard-socket.js';
 import { createHub } from './realtime/hub.js';
 import { mountWebSocket } from './realtime/ws-server.js';
 import { startAdmissionLoop } from './services/admission-loop.js';
@@ -219,6 +222,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
         autoCreate: config.queueAutoCreate,
         bundle: browserBundle,
       }),
+      ...dashboardRoutes(),
     ],
     { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp },
   );
@@ -236,6 +240,22 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     joinTimeoutMs: config.wsJoinTimeoutMs,
   });
 
+  const dashboardSocket = mountDashboardSocket(app, {
+    feed: () => dashboard,
+    checkKey: admin.enabled ? admin.matchesKey : undefined,
+    log,
+  });
+  const dashboard = createDashboardFeed({
+    store,
+    queues,
+    bus,
+    publish,
+    log,
+    nodeId,
+    localSockets: () => hub.socketsByQueue(),
+    broadcast: dashboardSocket.broadcast,
+  });
+
   const listenSocket = await listenWithRetry(app, config.host, config.port, config.listenRetryMs, log);
   const port = uWS.us_socket_local_port(listenSocket);
   log.info({ port, store: redis ? 'dragonfly' : 'memory' }, 'waiting room listening');
@@ -250,7 +270,9 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     close() {
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
+        dashboardSocket.stop();
         await hub.drain();
+        dashboard.close();
         sockets.stop();
         clearInterval(busGauge);
         const deadline = Date.now() + config.shutdownTimeoutMs;

@@ -261,6 +261,11 @@ export function createHub(opts: HubOptions) {
       pushGone(room, visitor, 'left');
     },
 
+    /** Open sockets per queue on this node (the dashboard adds up every node's). */
+    socketsByQueue(): Map<string, number> {
+      return new Map([...rooms.values()].map((room) => [room.queueId, room.visitors.size]));
+    },
+
     socketCount(): number {
       let n = 0;
       for (const room of rooms.values()) n += room.visitors.size;

@@ -33,3 +33,10 @@ export function assertRankIds(positionIds: readonly string[]): void {
     throw new RangeError(`ranks takes at most ${MAX_RANK_IDS} ids, got ${positionIds.length}`);
   }
 }
+
+/** History buckets and retention: whole milliseconds, a bucket at least 100 ms. */
+export function assertHistoryWindow(bucketMs: number, retainMs: number, sockets: number): void {
+  if (!Number.isSafeInteger(bucketMs) || bucketMs < 100) throw new RangeError(`invalid history bucket: ${bucketMs}`);
+  if (!Number.isSafeInteger(retainMs) || retainMs < bucketMs) throw new RangeError(`invalid history retention: ${retainMs}`);
+  if (!Number.isSafeInteger(sockets) || sockets < 0) throw new RangeError(`invalid socket count: ${sockets}`);
+}

@@ -5,12 +5,13 @@
  */
 import { RATE_WINDOW_MS, admissibleCount, bucketCapacity, refillBucket, type Bucket } from '../domain/admission.js';
 import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
-import { assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { assertHistoryWindow, assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
 import { assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
 import type {
   Admission,
   Departure,
+  HistorySample,
   PositionState,
   QueueCounts,
   QueueStore,
@@ -60,6 +61,8 @@ interface QueueState {
   leases: Map<number, number>;
   idBlocks: number;
   counters: { enqueued: number; admitted: number; expired: number; cancelled: number; sessionsEnded: number };
+  /** Dashboard samples, one per bucket (bucket start ms), oldest first. */
+  history: { bucket: number; sample: HistorySample }[];
 }
 
 /** First index whose key is greater than `key` (entries sorted by key). */
@@ -88,6 +91,7 @@ function newQueueState(): QueueState {
     leases: new Map(),
     idBlocks: 0,
     counters: { enqueued: 0, admitted: 0, expired: 0, cancelled: 0, sessionsEnded: 0 },
+    history: [],
   };
 }
 
@@ -440,6 +444,40 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         version: q.version,
         now: t,
       };
+    },
+
+    async recordHistory(queueId, bucketMs, retainMs, sockets) {
+      assertHistoryWindow(bucketMs, retainMs, sockets);
+      const q = find(queueId);
+      if (!q?.config) return false;
+      const t = now();
+      const bucket = t - (t % bucketMs);
+      if (q.history.at(-1)?.bucket === bucket) return false;
+      let active = 0;
+      for (const expires of q.active.values()) if (expires > t) active++;
+      q.history.push({
+        bucket,
+        sample: {
+          at: t,
+          waiting: q.waiting.size,
+          active,
+          sockets,
+          totalEnqueued: q.counters.enqueued,
+          totalAdmitted: q.counters.admitted,
+          totalExpired: q.counters.expired,
+          totalCancelled: q.counters.cancelled,
+          totalSessionsEnded: q.counters.sessionsEnded,
+          admissionRatePerMinute: q.config.admission_rate_per_minute,
+          status: q.config.status,
+        },
+      });
+      const keepFrom = q.history.findIndex((h) => h.bucket >= bucket - retainMs);
+      if (keepFrom > 0) q.history.splice(0, keepFrom);
+      return true;
+    },
+
+    async history(queueId, sinceMs) {
+      return (find(queueId)?.history ?? []).filter((h) => h.bucket >= sinceMs).map((h) => ({ ...h.sample }));
     },
 
     ping: async () => true,
