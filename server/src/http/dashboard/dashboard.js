@@ -10,7 +10,8 @@ const FINAL_CLOSES = new Set([4401, 4400]);
 const $ = (id) => document.getElementById(id);
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const fmt = (n) => (n === null || n === undefined ? '–' : numberFormat.format(n));
-const STATUS_TEXT = { active: '▶ Active', paused: '⏸ Paused', maintenance: '⚠ Maintenance' };
+// Glyphs every system font has (⏸ is missing from many), next to the words.
+const STATUS_TEXT = { active: '▶ Active', paused: '‖ Paused', maintenance: '⚠ Maintenance' };
 
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE) ?? '',
@@ -31,7 +32,7 @@ function formatDuration(seconds) {
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
   if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return `${m} min ${s} s`;
+  if (m > 0) return s === 0 ? `${m} min` : `${m} min ${s} s`;
   return `${s} s`;
 }
 
@@ -224,10 +225,18 @@ function niceMax(value) {
   return Math.ceil(value / step) * step;
 }
 
-/** Draws series over the last 30 minutes; paused stretches are hatched (a pattern, not just a colour). */
-function drawChart(svg, points, series, now, label) {
-  const t0 = now - HISTORY_MS;
-  const x = (t) => PAD.left + ((t - t0) / HISTORY_MS) * (W - PAD.left - PAD.right);
+/** The chart's time span: the history there is, rounded up to a readable span, at most 30 minutes. */
+const SPANS_MIN = [2, 5, 10, 15, 30];
+function chartSpanMs(points, now) {
+  const oldest = points.length > 0 ? points[0].at : now;
+  const minutes = SPANS_MIN.find((m) => now - oldest <= m * 60_000) ?? 30;
+  return minutes * 60_000;
+}
+
+/** Draws series over the chart's span; paused stretches are hatched (a pattern, not just a colour). */
+function drawChart(svg, points, series, now, spanMs, label) {
+  const t0 = now - spanMs;
+  const x = (t) => PAD.left + ((t - t0) / spanMs) * (W - PAD.left - PAD.right);
   const values = points.flatMap((p) => series.map((s) => s.value(p))).filter((v) => v !== null && v !== undefined);
   const max = niceMax(Math.max(0, ...values));
   const y = (v) => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
@@ -251,8 +260,9 @@ function drawChart(svg, points, series, now, label) {
     children.push(el('line', { class: 'axis', x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }));
     children.push(el('text', { class: 'label', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmt(v)));
   }
-  for (const [minutes, anchor] of [[30, 'start'], [20, 'middle'], [10, 'middle'], [0, 'end']]) {
-    children.push(el('text', { class: 'label', x: x(now - minutes * 60_000), y: H - 6, 'text-anchor': anchor }, minutes === 0 ? 'now' : `−${minutes} min`));
+  for (const [fraction, anchor] of [[1, 'start'], [0.5, 'middle'], [0, 'end']]) {
+    const ago = spanMs * fraction;
+    children.push(el('text', { class: 'label', x: x(now - ago), y: H - 6, 'text-anchor': anchor }, ago === 0 ? 'now' : `−${formatDuration(ago / 1000)}`));
   }
   for (const s of series) {
     let d = '';
@@ -288,8 +298,11 @@ function renderCharts() {
   };
   const points = [...stored.filter((p) => p.at < q.at), live];
   const peak = Math.max(0, ...points.map((p) => p.waiting));
-  drawChart($('chart-waiting'), points, [{ className: 'waiting', value: (p) => p.waiting, breakOnGap: true }], q.at,
-    `Queue length over the last 30 minutes: now ${fmt(q.waiting)}, peak ${fmt(peak)}.`);
+  const spanMs = chartSpanMs(points, q.at);
+  const span = `last ${spanMs / 60_000} minutes`;
+  for (const node of document.querySelectorAll('[data-chart-span]')) node.textContent = span;
+  drawChart($('chart-waiting'), points, [{ className: 'waiting', value: (p) => p.waiting, breakOnGap: true }], q.at, spanMs,
+    `Queue length over the ${span}: now ${fmt(q.waiting)}, peak ${fmt(peak)}.`);
   drawChart(
     $('chart-admissions'),
     points,
@@ -298,7 +311,8 @@ function renderCharts() {
       { className: 'admitted', value: (p) => p.admissions_per_minute, breakOnGap: true },
     ],
     q.at,
-    `Admissions per minute over the last 30 minutes: now ${fmt(q.admission_pace_per_minute)} against ${fmt(q.admission_rate_per_minute)} configured.`,
+    spanMs,
+    `Admissions per minute over the ${span}: now ${fmt(q.admission_pace_per_minute)} against ${fmt(q.admission_rate_per_minute)} configured.`,
   );
 }
 
