@@ -174,9 +174,13 @@ function render() {
 
 function renderSelect(ids) {
   const select = $('queue-select');
-  const current = [...select.options].map((o) => o.value).join('\n');
-  if (current !== ids.join('\n')) {
-    select.replaceChildren(...ids.map((id) => new Option(id, id)));
+  const label = (id) => {
+    const name = state.queues.get(id)?.name;
+    return name && name !== id ? `${name} (${id})` : id;
+  };
+  const current = [...select.options].map((o) => o.text).join('\n');
+  if (current !== ids.map(label).join('\n')) {
+    select.replaceChildren(...ids.map((id) => new Option(label(id), id)));
   }
   select.value = state.selected;
 }
