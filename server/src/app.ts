@@ -14,6 +14,7 @@ import { createIpRateLimiter } from './http/rate-limit.js';
 import { mountRoutes, type MountedRoute, type RequestContext } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
 import { originRoutes } from './http/routes/origin.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { systemRoutes, type HealthReport } from './http/routes/system.js';
 import { visitorRoutes } from './http/routes/visitor.js';
 import { waitingPageRoutes } from './http/routes/waiting-page.js';
@@ -22,6 +23,8 @@ import { buildBrowserBundle } from '../../client-sdk/build/bundle.js';
 import { assertNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createDashboardFeed } from './realtime/dashboard-feed.js';
+import { mountDashboardSocket } from './realtime/dashboard-socket.js';
 import { createHub } from './realtime/hub.js';
 import { mountWebSocket } from './realtime/ws-server.js';
 import { startAdmissionLoop } from './services/admission-loop.js';
@@ -248,6 +251,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
         autoCreate: config.queueAutoCreate,
         bundle: browserBundle,
       }),
+      ...dashboardRoutes(),
     ],
     { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp },
   );
@@ -266,6 +270,22 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     joinTimeoutMs: config.wsJoinTimeoutMs,
   });
 
+  const dashboardSocket = mountDashboardSocket(app, {
+    feed: () => dashboard,
+    checkKey: admin.enabled ? admin.matchesKey : undefined,
+    log,
+  });
+  const dashboard = createDashboardFeed({
+    store,
+    queues,
+    bus,
+    publish,
+    log,
+    nodeId,
+    localSockets: () => hub.socketsByQueue(),
+    broadcast: dashboardSocket.broadcast,
+  });
+
   const listenSocket = await listenWithRetry(app, config.host, config.port, config.listenRetryMs, log);
   const port = uWS.us_socket_local_port(listenSocket);
   log.info({ port, store: redis ? 'dragonfly' : 'memory' }, 'waiting room listening');
@@ -281,7 +301,9 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     close() {
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
+        dashboardSocket.stop();
         await hub.drain();
+        dashboard.close();
         sockets.stop();
         clearInterval(busGauge);
         const deadline = Date.now() + config.shutdownTimeoutMs;

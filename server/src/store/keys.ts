@@ -44,6 +44,8 @@ export interface QueueKeys {
   ver: string;
   /** hash: node number -> lease expiry (ms) of the nodes holding sockets of this queue */
   nodes: string;
+  /** zset: bucket start (ms) -> one dashboard history sample (record-history-5.lua) */
+  hist: string;
 }
 
 /** Throws on an id that could break the key layout; the HTTP layer validates ids before this. */
@@ -66,6 +68,7 @@ export function queueKeys(queueId: string): QueueKeys {
     sweep: `${base}sweep`,
     ver: `${base}ver`,
     nodes: `${base}nodes`,
+    hist: `${base}hist`,
   };
 }
 

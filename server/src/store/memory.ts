@@ -5,12 +5,13 @@
  */
 import { RATE_WINDOW_MS, admissibleCount, bucketCapacity, refillBucket, type Bucket } from '../domain/admission.js';
 import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
-import { assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { assertHistoryWindow, assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
 import { IP_LIMIT_PRUNE_STEPS, assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
 import type {
   Admission,
   Departure,
+  HistorySample,
   PositionState,
   QueueCounts,
   QueueStore,
@@ -62,6 +63,8 @@ interface QueueState {
   /** IP key -> ids of that address's positions (a superset of those still waiting), as the Redis buckets. */
   ipPositions: Map<string, string[]>;
   counters: { enqueued: number; admitted: number; expired: number; cancelled: number; sessionsEnded: number };
+  /** Dashboard samples, one per bucket (bucket start ms), oldest first. */
+  history: { bucket: number; sample: HistorySample }[];
 }
 
 /** First index whose key is greater than `key` (entries sorted by key). */
@@ -91,6 +94,7 @@ function newQueueState(): QueueState {
     idBlocks: 0,
     ipPositions: new Map(),
     counters: { enqueued: 0, admitted: 0, expired: 0, cancelled: 0, sessionsEnded: 0 },
+    history: [],
   };
 }
 
@@ -467,6 +471,40 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         version: q.version,
         now: t,
       };
+    },
+
+    async recordHistory(queueId, bucketMs, retainMs, sockets) {
+      assertHistoryWindow(bucketMs, retainMs, sockets);
+      const q = find(queueId);
+      if (!q?.config) return false;
+      const t = now();
+      const bucket = t - (t % bucketMs);
+      if (q.history.at(-1)?.bucket === bucket) return false;
+      let active = 0;
+      for (const expires of q.active.values()) if (expires > t) active++;
+      q.history.push({
+        bucket,
+        sample: {
+          at: t,
+          waiting: q.waiting.size,
+          active,
+          sockets,
+          totalEnqueued: q.counters.enqueued,
+          totalAdmitted: q.counters.admitted,
+          totalExpired: q.counters.expired,
+          totalCancelled: q.counters.cancelled,
+          totalSessionsEnded: q.counters.sessionsEnded,
+          admissionRatePerMinute: q.config.admission_rate_per_minute,
+          status: q.config.status,
+        },
+      });
+      const keepFrom = q.history.findIndex((h) => h.bucket >= bucket - retainMs);
+      if (keepFrom > 0) q.history.splice(0, keepFrom);
+      return true;
+    },
+
+    async history(queueId, sinceMs) {
+      return (find(queueId)?.history ?? []).filter((h) => h.bucket >= sinceMs).map((h) => ({ ...h.sample }));
     },
 
     ping: async () => true,

@@ -5,7 +5,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { QueueConfig, QueueSettings } from '../domain/queue.js';
-import { assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { assertHistoryWindow, assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
 import {
   NODE_SEQ_KEY,
   QUEUES_KEY,
@@ -27,6 +27,7 @@ import {
   hashToConfig,
   parseCounts,
   parseExpired,
+  parseHistorySample,
   parsePositionState,
   parseWaitingFacts,
   StoreReplyError,
@@ -259,6 +260,18 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
     async stats(queueId) {
       const k = queueKeys(queueId);
       return parseCounts(await scripts.stats([k.wait, k.active, k.admlog, k.stats, k.ver], []));
+    },
+
+    async recordHistory(queueId, bucketMs, retainMs, sockets) {
+      assertHistoryWindow(bucketMs, retainMs, sockets);
+      const k = queueKeys(queueId);
+      const raw = await scripts.recordHistory([k.hist, k.wait, k.active, k.stats, k.cfg], [bucketMs, retainMs, sockets]);
+      return asNumber(raw, 'recordHistory') === 1;
+    },
+
+    async history(queueId, sinceMs) {
+      const members = await client.zrangebyscore(queueKeys(queueId).hist, Math.floor(sinceMs), '+inf');
+      return members.map(parseHistorySample);
     },
 
     async ping() {

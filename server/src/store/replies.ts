@@ -4,7 +4,7 @@
  * means a script and this file disagree, which must never pass silently.
  */
 import { QUEUE_STATUSES, type QueueConfig, type QueueStatus } from '../domain/queue.js';
-import type { PositionState, QueueCounts, SweepResult, WaitingFacts } from './types.js';
+import type { HistorySample, PositionState, QueueCounts, SweepResult, WaitingFacts } from './types.js';
 
 export class StoreReplyError extends Error {
   constructor(what: string, reply: unknown) {
@@ -146,4 +146,25 @@ function parseFlag(value: string | undefined, fallback: boolean, what: string): 
   if (value === undefined) return fallback;
   if (value === 'true' || value === 'false') return value === 'true';
   throw new StoreReplyError(what, value);
+}
+
+/** A member of the history zset (record-history-5.lua): colon-separated, the status last. */
+export function parseHistorySample(member: string): HistorySample {
+  const parts = member.split(':');
+  const status = parts[10];
+  if (parts.length !== 11 || !QUEUE_STATUSES.includes(status as QueueStatus)) throw new StoreReplyError('history', member);
+  const n = (i: number) => asNumber(parts[i], 'history');
+  return {
+    at: n(0),
+    waiting: n(1),
+    active: n(2),
+    sockets: n(3),
+    totalEnqueued: n(4),
+    totalAdmitted: n(5),
+    totalExpired: n(6),
+    totalCancelled: n(7),
+    totalSessionsEnded: n(8),
+    admissionRatePerMinute: n(9),
+    status: status as QueueStatus,
+  };
 }

@@ -35,6 +35,7 @@ const SCRIPT_FILES = {
   touchSession: 'touch-session-2',
   endSession: 'end-session-2',
   stats: 'stats-5',
+  recordHistory: 'record-history-5',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

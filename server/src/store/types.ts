@@ -1,4 +1,4 @@
-import type { QueueConfig, QueueSettings } from '../domain/queue.js';
+import type { QueueConfig, QueueSettings, QueueStatus } from '../domain/queue.js';
 
 /**
  * The authoritative queue state. Two implementations — Redis (DragonFly) and in-memory — pass
@@ -83,6 +83,19 @@ export interface QueueStore {
   endSession(queueId: string, positionId: string): Promise<boolean>;
 
   stats(queueId: string): Promise<QueueCounts>;
+
+  // The dashboard's history: one sample of a queue's counts per bucket of time, kept in the
+  // store so every node sees the same past whatever its uptime (docs/DASHBOARD.md).
+
+  /**
+   * Records the queue's counts, read at the store's time, as the sample of the current bucket
+   * (`bucketMs` long) unless the bucket has one already: N nodes calling it every bucket make one
+   * sample. `sockets` is the caller's view of the open sockets (not in the store). Samples older
+   * than `retainMs` are dropped. False when the bucket had its sample or the queue does not exist.
+   */
+  recordHistory(queueId: string, bucketMs: number, retainMs: number, sockets: number): Promise<boolean>;
+  /** The samples recorded at or after `sinceMs` (store clock), oldest first. */
+  history(queueId: string, sinceMs: number): Promise<HistorySample[]>;
   /** Is the store reachable? (health) */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -188,4 +201,19 @@ export interface QueueCounts {
   /** The wait set's version (see Departure). */
   version: number;
   now: number;
+}
+
+/** One history sample: the counts of a queue at `at` (store clock, ms). Totals only grow. */
+export interface HistorySample {
+  at: number;
+  waiting: number;
+  active: number;
+  sockets: number;
+  totalEnqueued: number;
+  totalAdmitted: number;
+  totalExpired: number;
+  totalCancelled: number;
+  totalSessionsEnded: number;
+  admissionRatePerMinute: number;
+  status: QueueStatus;
 }
