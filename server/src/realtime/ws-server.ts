@@ -3,69 +3,13 @@ import type { ChallengeSolution } from '../abuse/challenge.js';
 import { AppError } from '../domain/errors.js';
 import { isValidQueueId } from '../domain/queue.js';
 import type { IpRateLimiter } from '../http/rate-limit.js';
-import type { TemplatedApp, WebSocket } from '../http/uws.js';
+import type { TemplatedApp } from '../http/uws.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PositionService } from '../services/positions.js';
-import type { Connection, Hub } from './hub.js';
-import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, encode, type ClientMessage, type ServerMessage } from './protocol.js';
-
-/** The sockets of one client address on this node (one record per address, not a string per socket). */
-interface Address {
-  readonly ipHash: string;
-  sockets: number;
-}
-
-/** Seconds since this module loaded: small integers, so per-socket times stay unboxed. */
-const EPOCH_MS = Date.now();
-const nowSeconds = () => Math.floor((Date.now() - EPOCH_MS) / 1000);
-
-/**
- * A socket's protocol state and the `Connection` the hub sends through: one object with its
- * methods on the prototype (no closures per socket). uWS copies the user data's own properties
- * onto its socket object, so the user data is just a reference to this.
- */
-interface UserData {
-  client: ClientSocket;
-}
-
-class ClientSocket implements Connection {
-  ws: WebSocket<UserData> | undefined = undefined;
-  state: 'new' | 'joining' | 'waiting' | 'done' = 'new';
-  positionId: string | undefined = undefined;
-  closed = false;
-  badFrames = 0;
-  framesInWindow = 0;
-  windowStart = nowSeconds();
-
-  constructor(
-    readonly queueId: string,
-    public address: Address,
-    /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it, then drop it. */
-    public upgradeTicket: string | undefined,
-    /** Read by a new place's abuse checks only; dropped once joined. */
-    public userAgent: string | undefined,
-    private readonly maxBackpressureBytes: number,
-  ) {}
-
-  send(message: ServerMessage): void {
-    const ws = this.ws;
-    if (this.closed || !ws) return;
-    ws.send(encode(message), false);
-    // A consumer that cannot keep up is dropped; it reconnects (transient) and resumes.
-    if (!this.closed && ws.getBufferedAmount() > this.maxBackpressureBytes) {
-      this.closed = true;
-      ws.end(CLOSE.SLOW_CONSUMER, 'slow consumer');
-    }
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.state = 'done';
-    this.ws?.end(code, reason);
-  }
-}
+import { ClientSocket, nowSeconds, type Address, type UserData } from './client-socket.js';
+import type { Hub } from './hub.js';
+import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, type ClientMessage } from './protocol.js';
 
 export interface WsServerOptions {
   hub: Hub;
