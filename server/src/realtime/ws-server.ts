@@ -38,6 +38,15 @@ const MAX_BAD_FRAMES = 5;
 export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
   const { hub, metrics, log } = opts;
   const addresses = new Map<string, Address>();
+  /** One string per queue id, not one per socket (each upgrade decodes its own copy). */
+  const queueIds = new Map<string, string>();
+  const internQueueId = (id: string): string => {
+    const known = queueIds.get(id);
+    if (known !== undefined) return known;
+    if (queueIds.size >= 10_000) queueIds.clear(); // ids are validated but unbounded: stay small
+    queueIds.set(id, id);
+    return id;
+  };
   let openSockets = 0;
   /** Sockets that have not sent `join` yet, with when they opened: one sweep, no timer per socket. */
   const awaitingJoin = new Map<ClientSocket, number>();
@@ -165,7 +174,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     closeOnBackpressureLimit: 0,
 
     upgrade(res, req, context) {
-      const queueId = decodeURIComponentSafe(req.getParameter(0) ?? '');
+      const requestedQueue = decodeURIComponentSafe(req.getParameter(0) ?? '');
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
@@ -175,7 +184,8 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       const refuse = (status: string, code: string, message: string) => {
         res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
       };
-      if (!isValidQueueId(queueId)) return refuse('400 Bad Request', 'INVALID_REQUEST', 'Invalid queue id');
+      if (!isValidQueueId(requestedQueue)) return refuse('400 Bad Request', 'INVALID_REQUEST', 'Invalid queue id');
+      const queueId = internQueueId(requestedQueue);
       const address = addresses.get(ipHash);
       if (address && address.sockets >= opts.maxSocketsPerIp) {
         metrics.rateLimited.inc({ limit: 'sockets' });
