@@ -39,6 +39,8 @@ export interface ReturnOutcomes {
   lost: number;
   /** Came back further back than they left (must be 0). */
   placeWorse: number;
+  /** Why a resume failed: the `error` code, or the close code. */
+  lostReasons: Record<string, number>;
 }
 
 export interface CrowdResult {
@@ -55,11 +57,15 @@ export interface CrowdResult {
   /** The same for visitors that never dropped off (the ETA's promise held them the whole time). */
   stayerWaitsWallMs: Float64Array;
   stayerEtaSeconds: Float64Array;
+  /** Wall ms (nowMs) of each stayer's `joined`. */
+  stayerJoinedAt: Float64Array;
   abandonersDropped: number;
   returnersDropped: number;
   returns: ReturnOutcomes;
   /** Joined, still waiting when the run ended. */
   stillWaiting: number;
+  /** One row per joined visitor, for a closer look (--visitors-csv). */
+  rows(): string;
   /** Wall ms of the last first-join answer, `joined` or refusal (the swarm notes only joins). */
   lastAnswerAt: number;
 }
@@ -83,10 +89,11 @@ export function startCrowd(opts: CrowdOptions): Crowd {
   const plan = new Uint8Array(n);
   const joinedAt = new Float64Array(n).fill(NaN);
   const etaAtJoin = new Float64Array(n).fill(NaN);
+  const positionAtJoin = new Float64Array(n).fill(NaN);
   const positionAtDrop = new Float64Array(n).fill(NaN);
   const admittedAt = new Float64Array(n).fill(NaN);
   const dropped = new Uint8Array(n);
-  const returns: ReturnOutcomes = { kept: 0, admittedOnReturn: 0, lost: 0, placeWorse: 0 };
+  const returns: ReturnOutcomes = { kept: 0, admittedOnReturn: 0, lost: 0, placeWorse: 0, lostReasons: {} };
   const joinFailures: Record<string, number> = {};
   let turnedAway = 0;
   let lastAnswerAt = NaN;
@@ -120,6 +127,7 @@ export function startCrowd(opts: CrowdOptions): Crowd {
         joinedAt[i] = v.joinedAt;
         if (!(v.joinedAt <= lastAnswerAt)) lastAnswerAt = v.joinedAt;
         etaAtJoin[i] = v.last.etaSeconds;
+        positionAtJoin[i] = v.last.position;
         const r = opts.random();
         plan[i] = r < opts.abandonShare ? ABANDON : r < opts.abandonShare + opts.returnShare ? RETURN : STAY;
         if (plan[i] !== STAY) {
@@ -152,6 +160,11 @@ export function startCrowd(opts: CrowdOptions): Crowd {
     if (plan[i] === RETURN) schedule({ at: now + (0.25 + 0.5 * opts.random()) * opts.graceWallMs, index: i, kind: 'return' });
   }
 
+  function lostPlace(reason: string) {
+    returns.lost++;
+    returns.lostReasons[reason] = (returns.lostReasons[reason] ?? 0) + 1;
+  }
+
   function comeBack(v: Visitor, i: number) {
     inFlightReturns++;
     // Another node than the one it left: a place lives in the store, not in a node.
@@ -162,9 +175,9 @@ export function startCrowd(opts: CrowdOptions): Crowd {
         else if (outcome.kind === 'joined' && v.resumed) {
           returns.kept++;
           if (v.last.position > (positionAtDrop[i] as number)) returns.placeWorse++;
-        } else returns.lost++;
+        } else lostPlace(v.errorCode ?? `close ${v.closeCode}`);
       })
-      .catch(() => returns.lost++)
+      .catch((err: unknown) => lostPlace(err instanceof Error ? err.message : String(err)))
       .finally(() => inFlightReturns--);
   }
 
@@ -187,6 +200,7 @@ export function startCrowd(opts: CrowdOptions): Crowd {
       const etas: number[] = [];
       const stayerWaits: number[] = [];
       const stayerEtas: number[] = [];
+      const stayerJoins: number[] = [];
       let joined = 0;
       let stillWaiting = 0;
       let abandonersDropped = 0;
@@ -207,6 +221,7 @@ export function startCrowd(opts: CrowdOptions): Crowd {
         if (!dropped[i]) {
           stayerWaits.push(a - j);
           stayerEtas.push(etaAtJoin[i] as number);
+          stayerJoins.push(j);
         }
       }
       return {
@@ -219,11 +234,20 @@ export function startCrowd(opts: CrowdOptions): Crowd {
         etaAtJoinSeconds: Float64Array.from(etas),
         stayerWaitsWallMs: Float64Array.from(stayerWaits),
         stayerEtaSeconds: Float64Array.from(stayerEtas),
+        stayerJoinedAt: Float64Array.from(stayerJoins),
         abandonersDropped,
         returnersDropped,
-        returns: { ...returns },
+        returns: { ...returns, lostReasons: { ...returns.lostReasons } },
         stillWaiting,
         lastAnswerAt,
+        rows() {
+          const lines = ['joined_wall_ms,position_at_join,eta_shown_wall_s,admitted_wall_ms,dropped,plan'];
+          for (let i = 0; i < n; i++) {
+            if (Number.isNaN(joinedAt[i] as number)) continue;
+            lines.push(`${joinedAt[i]},${positionAtJoin[i]},${etaAtJoin[i]},${admittedAt[i]},${dropped[i]},${plan[i]}`);
+          }
+          return `${lines.join('\n')}\n`;
+        },
       };
     },
     async close(timeoutMs) {

@@ -40,6 +40,13 @@ export interface CaseStudyFigures {
   eta_relative_error_p50: number;
   eta_relative_error_p90: number;
   eta_samples: number;
+  /** The same for visitors who joined after the estimator's 5 s floor (see ESTIMATOR_FLOOR_WALL_MS). */
+  eta_after_floor_error_minutes_p50: number;
+  eta_after_floor_error_minutes_p90: number;
+  eta_after_floor_bias_minutes_median: number;
+  eta_after_floor_relative_error_p50: number;
+  eta_after_floor_relative_error_p90: number;
+  eta_after_floor_samples: number;
   peak_active_sessions: number;
   admitted: number;
   joined: number;
@@ -48,6 +55,8 @@ export interface CaseStudyFigures {
   returned_admitted_while_away: number;
   returned_lost_place: number;
   returned_further_back: number;
+  /** Run units: why resumes failed (error or close code). */
+  returned_lost_reasons: Record<string, number>;
   join_failures: number;
   position_rises: number;
   still_waiting_at_end: number;
@@ -73,6 +82,40 @@ export function admissionsPerRealMinute(admitted: TimelineData, scale: Scale, un
 
 const MINUTE_S = 60;
 
+/**
+ * The server's rate estimate divides the admissions of the last minute by at least 5 s of wall
+ * time (server/src/domain/admission.ts, measuredRatePerMinute). That floor is not time-scaled:
+ * at k = 30 it lasts 2.5 real minutes, during which the shown ETA is inflated. The ETA error is
+ * therefore also reported for visitors who joined after it.
+ */
+export const ESTIMATOR_FLOOR_WALL_MS = 5_000;
+
+interface EtaFigures {
+  p50: number;
+  p90: number;
+  bias: number;
+  relP50: number;
+  relP90: number;
+  count: number;
+}
+
+/** |actual − shown| p50/p90 and the signed median in real minutes; relative |error| ÷ actual. */
+function etaFigures(actualWallMs: ArrayLike<number>, shownWallS: ArrayLike<number>, scale: Scale): EtaFigures {
+  const actual = Float64Array.from(actualWallMs, (ms) => realSeconds(ms, scale));
+  const shown = Float64Array.from(shownWallS, (s) => s * scale.time);
+  const errors = etaErrors(actual, shown);
+  const abs = spread(absolute(errors));
+  const rel = spread(Float64Array.from(errors, (e, i) => Math.abs(e) / Math.max(1, actual[i] as number)));
+  return {
+    p50: round(abs.p50 / MINUTE_S, 2),
+    p90: round(abs.p90 / MINUTE_S, 2),
+    bias: round(spread(errors).p50 / MINUTE_S, 2),
+    relP50: round(rel.p50, 3),
+    relP90: round(rel.p90, 3),
+    count: errors.length,
+  };
+}
+
 export function caseStudyFigures(input: FigureInputs): CaseStudyFigures {
   const { scale, samples, crowd, health } = input;
   const toMinutes = (wallMs: number) => realSeconds(wallMs, scale) / MINUTE_S;
@@ -81,12 +124,14 @@ export function caseStudyFigures(input: FigureInputs): CaseStudyFigures {
   const perMinuteSpread = spread(perMinute);
   const last = samples[samples.length - 1];
   const first = samples[0];
-  // ETA error: the visitors who stayed connected until admitted, actual wait − shown ETA, in real s.
-  const actualRealS = Float64Array.from(crowd.stayerWaitsWallMs, (ms) => realSeconds(ms, scale));
-  const etaRealS = Float64Array.from(crowd.stayerEtaSeconds, (s) => s * scale.time);
-  const errors = etaErrors(actualRealS, etaRealS);
-  const absErrors = spread(absolute(errors));
-  const relative = spread(Float64Array.from(errors, (e, i) => Math.abs(e) / Math.max(1, actualRealS[i] as number)));
+  // ETA error: the visitors who stayed connected until admitted (actual wait − ETA shown at join).
+  const eta = etaFigures(crowd.stayerWaitsWallMs, crowd.stayerEtaSeconds, scale);
+  const late = Array.from(crowd.stayerJoinedAt, (at, i) => (at - crowd.swarm.firstConnectAt >= ESTIMATOR_FLOOR_WALL_MS ? i : -1)).filter((i) => i >= 0);
+  const etaLate = etaFigures(
+    late.map((i) => crowd.stayerWaitsWallMs[i] as number),
+    late.map((i) => crowd.stayerEtaSeconds[i] as number),
+    scale,
+  );
   const failures = Object.values(crowd.joinFailures).reduce((a, b) => a + b, 0);
   return {
     time_scale: scale.time,
@@ -105,12 +150,18 @@ export function caseStudyFigures(input: FigureInputs): CaseStudyFigures {
     wait_minutes_p50: round(toMinutes(waits.p50), 1),
     wait_minutes_p90: round(toMinutes(waits.p90), 1),
     wait_minutes_max: round(toMinutes(waits.max), 1),
-    eta_error_minutes_p50: round(absErrors.p50 / MINUTE_S, 2),
-    eta_error_minutes_p90: round(absErrors.p90 / MINUTE_S, 2),
-    eta_bias_minutes_median: round(spread(errors).p50 / MINUTE_S, 2),
-    eta_relative_error_p50: round(relative.p50, 3),
-    eta_relative_error_p90: round(relative.p90, 3),
-    eta_samples: errors.length,
+    eta_error_minutes_p50: eta.p50,
+    eta_error_minutes_p90: eta.p90,
+    eta_bias_minutes_median: eta.bias,
+    eta_relative_error_p50: eta.relP50,
+    eta_relative_error_p90: eta.relP90,
+    eta_samples: eta.count,
+    eta_after_floor_error_minutes_p50: etaLate.p50,
+    eta_after_floor_error_minutes_p90: etaLate.p90,
+    eta_after_floor_bias_minutes_median: etaLate.bias,
+    eta_after_floor_relative_error_p50: etaLate.relP50,
+    eta_after_floor_relative_error_p90: etaLate.relP90,
+    eta_after_floor_samples: etaLate.count,
     peak_active_sessions: Math.round(realCount(peak(samples, 'activeSessions'), scale)),
     admitted: Math.round(realCount(crowd.admitted, scale)),
     joined: Math.round(realCount(crowd.joined, scale)),
@@ -119,6 +170,7 @@ export function caseStudyFigures(input: FigureInputs): CaseStudyFigures {
     returned_admitted_while_away: Math.round(realCount(crowd.returns.admittedOnReturn, scale)),
     returned_lost_place: Math.round(realCount(crowd.returns.lost, scale)),
     returned_further_back: crowd.returns.placeWorse,
+    returned_lost_reasons: crowd.returns.lostReasons,
     join_failures: failures,
     position_rises: crowd.swarm.positionRises,
     still_waiting_at_end: crowd.stillWaiting,
@@ -142,6 +194,11 @@ export function resultRows(f: CaseStudyFigures): (string | number)[][] {
     ['ETA error |actual − shown at join| p50 / p90 (minutes)', '—', `${f.eta_error_minutes_p50} / ${f.eta_error_minutes_p90}`],
     ['ETA bias: median (actual − shown) (minutes)', '—', f.eta_bias_minutes_median],
     ['ETA relative error p50 / p90', '—', `${f.eta_relative_error_p50} / ${f.eta_relative_error_p90}`],
+    [
+      `ETA, joined after the estimator's 5 s floor (${n(f.eta_after_floor_samples)} in run): error p50 / p90, bias, relative p50 / p90`,
+      '—',
+      `${f.eta_after_floor_error_minutes_p50} / ${f.eta_after_floor_error_minutes_p90}, ${f.eta_after_floor_bias_minutes_median}, ${f.eta_after_floor_relative_error_p50} / ${f.eta_after_floor_relative_error_p90}`,
+    ],
     ['Joined / admitted', '—', `${n(f.joined)} / ${n(f.admitted)}`],
     ['Returned within grace: kept place / admitted while away / lost', '—', `${n(f.returned_kept_place)} / ${n(f.returned_admitted_while_away)} / ${n(f.returned_lost_place)}`],
     ['Peak active sessions', '—', f.peak_active_sessions],

@@ -40,6 +40,7 @@ const { values: flags } = parseArgs({
     'redis-db': { type: 'string', default: '15' },
     'nats-url': { type: 'string' },
     svg: { type: 'string', default: 'docs/case-study.svg' },
+    'visitors-csv': { type: 'string' },
   },
   strict: true,
 });
@@ -230,6 +231,7 @@ async function main(): Promise<number> {
       xLabel: 'real-case minutes since the first arrival',
     }),
   );
+  if (flags['visitors-csv']) await writeFile(resolve(flags['visitors-csv']), result.rows());
   console.log(
     `\nThe seed's case study replayed: ${scaled.visitors.toLocaleString('en-US')} sockets standing for ${REAL_CASE.visitors.toLocaleString('en-US')} visitors; ` +
       `figures mapped to the full-size case (counts ÷ ${scale.sockets}, times × ${scale.time})\n`,
