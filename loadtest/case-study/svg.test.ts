@@ -27,6 +27,9 @@ describe('buildSvg', () => {
     expect(pts[0]?.[0]).toBe(70);
     expect(pts[2]?.[0]).toBe(480);
     expect(pts[1]?.[1]).toBeLessThan(pts[0]?.[1] as number);
+    // 100 (the maximum) sits below the top tick (120): headroom above the line.
+    const panelTop = 36 + 28;
+    expect(pts[1]?.[1]).toBeGreaterThan(panelTop + 10);
   });
 
   it('is one well-formed svg document with escaped text', () => {

@@ -65,7 +65,8 @@ export function buildSvg(panels: readonly Panel[], opts: ChartOptions): string {
     const plotH = panelHeight - MARGIN.top - MARGIN.bottom;
     let yMax = 0;
     for (const s of panel.series) for (const [, y] of s.points) yMax = Math.max(yMax, y);
-    const yTicks = niceTicks(yMax, 5);
+    // Headroom above the highest point, so a flat line at the maximum does not hide in the frame.
+    const yTicks = niceTicks(yMax * 1.1, 5);
     const yTop = yTicks[yTicks.length - 1] as number;
     const sy = (y: number) => top + plotH - (y / yTop) * plotH;
     out.push(`<text x="${MARGIN.left}" y="${top - 8}" font-weight="bold">${escapeXml(panel.title)}</text>`);
