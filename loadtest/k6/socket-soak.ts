@@ -6,6 +6,7 @@
  *
  *   k6 run -e BASE_URL=… -e QUEUE_ID=soak -e VUS=5000 -e DURATION=1h loadtest/k6/socket-soak.ts
  */
+import { sleep } from 'k6';
 import type { Options } from 'k6/options';
 import { duration, int, seconds, socketUrl, target } from './lib/env.ts';
 import { recordVisitor } from './lib/metrics.ts';
@@ -14,20 +15,18 @@ import { followQueue } from './lib/visitor.ts';
 const t = target();
 const vus = int('VUS', 1_000, 1);
 const soak = duration('DURATION', '30m');
-const rampSeconds = Math.max(1, Math.ceil(vus / int('CONNECT_RATE', 200, 1)));
+const connectRate = int('CONNECT_RATE', 200, 1);
+const rampSeconds = Math.ceil(vus / connectRate);
 
 export const options: Options = {
   scenarios: {
+    // Exactly one socket per VU, held for DURATION: a VU never starts a second visitor that the
+    // end of the run would cut off (and count as dropped).
     soak: {
-      executor: 'ramping-vus',
-      startVUs: 0,
-      // Connect at CONNECT_RATE per second, then hold: each VU's one iteration lasts DURATION.
-      stages: [
-        { duration: `${rampSeconds}s`, target: vus },
-        { duration: soak, target: vus },
-      ],
-      gracefulRampDown: '30s',
-      gracefulStop: '30s',
+      executor: 'per-vu-iterations',
+      vus,
+      iterations: 1,
+      maxDuration: `${rampSeconds + Math.ceil(seconds(soak)) + 60}s`,
     },
   },
   thresholds: {
@@ -41,6 +40,7 @@ export const options: Options = {
 };
 
 export default function (): void {
-  // Every VU keeps its socket until the end of the run (one iteration per VU).
+  // Connect at CONNECT_RATE per second over all VUs, then hold until DURATION is over.
+  sleep((__VU - 1) / connectRate);
   followQueue({ url: socketUrl(t), holdMs: seconds(soak) * 1000, leaveAtEnd: true, done: recordVisitor });
 }
