@@ -1,6 +1,7 @@
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError } from '../domain/errors.js';
-import { sessionIdOf } from '../domain/queue.js';
+import { sessionIdOf, type QueueConfig } from '../domain/queue.js';
+import { shownPlace } from '../domain/schedule.js';
 import type { EventBus, WaitingRoomEvent } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -30,6 +31,7 @@ interface QueueRoom {
   visitors: Map<string, Visitor>;
   ratePerMinute: number;
   heartbeatIntervalSeconds: number;
+  queue: QueueConfig | null;
 }
 
 export interface HubOptions {
@@ -66,7 +68,14 @@ export function createHub(opts: HubOptions) {
   const roomOf = (queueId: string): QueueRoom => {
     let room = rooms.get(queueId);
     if (!room) {
-      room = { queueId, tracker: new PositionTracker(), visitors: new Map(), ratePerMinute: 0, heartbeatIntervalSeconds: 30 };
+      room = {
+        queueId,
+        tracker: new PositionTracker(),
+        visitors: new Map(),
+        ratePerMinute: 0,
+        heartbeatIntervalSeconds: 30,
+        queue: null,
+      };
       rooms.set(queueId, room);
     }
     return room;
@@ -173,6 +182,7 @@ export function createHub(opts: HubOptions) {
       store.renewNodeLease(room.queueId, opts.nodeNumber, opts.leaseTtlMs),
     ]);
     if (queue) room.heartbeatIntervalSeconds = queue.heartbeat_interval_seconds;
+    room.queue = queue;
     room.ratePerMinute = measuredRatePerMinute(
       counts.admittedInWindow,
       counts.oldestAdmissionInWindow,
@@ -185,9 +195,12 @@ export function createHub(opts: HubOptions) {
 
     const now = clock();
     for (const visitor of room.visitors.values()) {
-      const position = room.tracker.position(visitor.positionId);
-      if (position === undefined || position < 1) continue;
-      const eta = estimateWaitSeconds(position, room.ratePerMinute);
+      const exact = room.tracker.position(visitor.positionId);
+      if (exact === undefined || exact < 1) continue;
+      // A shuffled pre-queue shows no place (shownPlace); the store's clock drives the phase.
+      const shown = room.queue ? shownPlace(room.queue, counts.now, exact, room.tracker.queueLength) : null;
+      const position = shown?.position ?? exact;
+      const eta = (shown?.waitUntilStartSeconds ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
       const queueLength = Math.max(room.tracker.queueLength, position);
       const last = visitor.lastSent;
       if (position !== last.position || queueLength !== last.queueLength || eta !== last.eta) {

@@ -5,7 +5,16 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { QueueConfig, QueueSettings } from '../domain/queue.js';
-import { assertHolder, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { lotterySeed } from '../domain/admission.js';
+import {
+  assertDrawKey,
+  assertHolder,
+  assertLane,
+  assertLeaseTtl,
+  assertLotterySeed,
+  assertMaxBatch,
+  assertRankIds,
+} from './arguments.js';
 import {
   NODE_SEQ_KEY,
   QUEUES_KEY,
@@ -68,7 +77,9 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
 
     async updateQueue(queueId: string, patch: Partial<QueueSettings>, updatedAt: string) {
       const k = queueKeys(queueId);
-      const reply = await scripts.updateQueue([k.cfg], configToHashArgs({ ...patch, updated_at: updatedAt }));
+      // The draw list belongs to one seed: a patch that brings another seed (or none) empties it.
+      const seed = patch.event === undefined ? '0' : (patch.event?.seed ?? 'none');
+      const reply = await scripts.updateQueue([k.cfg, k.draw], [seed, ...configToHashArgs({ ...patch, updated_at: updatedAt })]);
       return reply === null ? null : hashToConfig(reply);
     },
 
@@ -78,19 +89,35 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       return positionIdsOfBlock(await client.incr(queueKeys(queueId).ids));
     },
 
-    async enqueue(queueId, positionId, lane, holder): Promise<EnqueueResult> {
+    async enqueue(queueId, positionId, lane, holder, drawKey): Promise<EnqueueResult> {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
+      if (drawKey !== undefined) assertDrawKey(drawKey);
       const k = queueKeys(queueId);
       const shard = heartbeatShardOf(positionId);
       const raw = await scripts.enqueue(
-        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep, k.ver],
-        [positionId, lane, shard, holder ?? 0],
+        [
+          k.cfg,
+          k.wait,
+          k.seq,
+          heartbeatShardKey(queueId, shard),
+          k.stats,
+          k.admlog,
+          k.sweep,
+          k.ver,
+          k.active,
+          k.bucket,
+          k.draw,
+        ],
+        [positionId, lane, shard, holder ?? 0, drawKey ?? -1],
       );
       const reply = asArray(raw, 'enqueue');
       switch (reply[0]) {
         case 'waiting':
           return { kind: 'queued', ...parseWaitingFacts(reply, 'enqueue') };
+        case 'admitted':
+          return { kind: 'admitted', sessionExpiresAt: asNumber(reply[1], 'enqueue'), now: asNumber(reply[2], 'enqueue') };
+        case 'rejected':
         case 'queue_full':
         case 'maintenance':
         case 'no_queue':
@@ -98,6 +125,10 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
         default:
           throw new StoreReplyError('enqueue', raw);
       }
+    },
+
+    async drawEntries(queueId) {
+      return client.lrange(queueKeys(queueId).draw, 0, -1);
     },
 
     async getPosition(queueId, positionId) {
@@ -166,18 +197,25 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       };
     },
 
-    async admit(queueId, maxBatch): Promise<AdmitResult> {
+    async admit(queueId, maxBatch, seed = lotterySeed()): Promise<AdmitResult> {
       assertMaxBatch(maxBatch);
+      assertLotterySeed(seed);
       const k = queueKeys(queueId);
-      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats, k.ver], [maxBatch]);
+      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats, k.ver], [maxBatch, seed]);
       const reply = asArray(raw, 'admit');
       const now = asNumber(reply[0], 'admit');
       const sessionExpiresAt = asNumber(reply[1], 'admit');
+      const scores = asArray(reply[6], 'admit');
       return {
         now,
         version: asNumber(reply[4], 'admit'),
         queueLength: asNumber(reply[5], 'admit'),
-        admitted: asStrings(reply[2], 'admit').map((positionId) => ({ positionId, admittedAt: now, sessionExpiresAt })),
+        admitted: asStrings(reply[2], 'admit').map((positionId, i) => ({
+          positionId,
+          score: asNumber(scores[i], 'admit'),
+          admittedAt: now,
+          sessionExpiresAt,
+        })),
         endedSessions: asStrings(reply[3], 'admit'),
       };
     },

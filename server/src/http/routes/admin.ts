@@ -4,7 +4,8 @@ import { estimateWaitSeconds, measuredRatePerMinute } from '../../domain/admissi
 import { AppError, forbidden, notFound, unauthorized } from '../../domain/errors.js';
 import { MAX_LANE, isValidQueueId } from '../../domain/queue.js';
 import type { QueueDirectory } from '../../services/queues.js';
-import { createQueueSchema, queueSettingsSchema } from '../../services/queues.js';
+import { createQueueSchema, publicQueueView, queueSettingsSchema } from '../../services/queues.js';
+import { drawKey, eventPhase } from '../../domain/schedule.js';
 import type { SessionService } from '../../services/sessions.js';
 import type { QueueStore } from '../../store/types.js';
 import type { TokenService } from '../../tokens/tokens.js';
@@ -72,7 +73,7 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
         const { id, ...settings } = parseBody(ctx, createQueueSchema);
         const config = await d.queues.create(id, settings);
         d.onQueueCreated(id);
-        return { status: 201, json: config };
+        return { status: 201, json: publicQueueView(config, await d.store.now()) };
       }),
     },
     {
@@ -83,7 +84,10 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: `${base}/:queue_id`,
-      handler: guarded(async (ctx) => ({ status: 200, json: await existing(queueId(ctx)) })),
+      handler: guarded(async (ctx) => ({
+        status: 200,
+        json: publicQueueView(await existing(queueId(ctx)), await d.store.now()),
+      })),
     },
     {
       method: 'PATCH',
@@ -92,7 +96,41 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
         const id = queueId(ctx);
         const patch = parseBody(ctx, queueSettingsSchema);
         if (Object.keys(patch).length === 0) throw new AppError('INVALID_REQUEST', 'The patch changes nothing');
-        return { status: 200, json: await d.queues.update(id, patch) };
+        return { status: 200, json: publicQueueView(await d.queues.update(id, patch), await d.store.now()) };
+      }),
+    },
+    {
+      // The audit of a shuffled pre-queue (docs/QUEUE_MANAGEMENT.md): the seed's commitment, the
+      // drawn arrivals, and once the sale started the seed and the order it gives.
+      method: 'GET',
+      pattern: `${base}/:queue_id/draw`,
+      handler: guarded(async (ctx) => {
+        const config = await existing(queueId(ctx));
+        const event = config.event;
+        if (!event?.shuffle_prequeue) throw notFound(`Queue ${config.id} has no scheduled event with a shuffled pre-queue`);
+        const now = await d.store.now();
+        const revealed = eventPhase(config, now) === 'live' || eventPhase(config, now) === 'after';
+        const entries = (await d.store.drawEntries(config.id)).map((entry) => {
+          const colon = entry.indexOf(':');
+          return { lane: Number(entry.slice(0, colon)), position_id: entry.slice(colon + 1) };
+        });
+        const order = revealed
+          ? entries
+              .map((e) => ({ ...e, key: drawKey(event.seed, e.position_id) }))
+              .sort((a, b) => b.lane - a.lane || a.key - b.key || (a.position_id < b.position_id ? -1 : 1))
+              .map((e) => e.position_id)
+          : null;
+        return {
+          status: 200,
+          json: {
+            queue_id: config.id,
+            starts_at: event.starts_at,
+            seed_commitment: event.seed_commitment,
+            seed: revealed ? event.seed : null,
+            entries,
+            order,
+          },
+        };
       }),
     },
     {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, notFound } from '../../domain/errors.js';
 import { isValidQueueId } from '../../domain/queue.js';
+import { effectiveMode } from '../../domain/schedule.js';
 import type { QueueDirectory } from '../../services/queues.js';
 import { pickLanguage, type PageLocale } from '../waiting-page/locales.js';
 import { renderTemplate, scriptSafeJson } from '../waiting-page/render.js';
@@ -32,6 +33,11 @@ export function waitingPageRoutes(d: WaitingPageDeps): Route[] {
         if (!queue && !d.autoCreate) throw notFound(`Queue ${queueId} does not exist`);
         const lang = pickLanguage(d.locales, ctx.query.get('lang'), ctx.headers['accept-language']);
         const locale = d.locales[lang] as PageLocale;
+        // A queue that rejects newcomers says so, also in the element should a join still be tried.
+        const closed = queue !== null && effectiveMode(queue, Date.now()).method === 'reject';
+        const page = closed ? { ...locale.page, heading: locale.page.closed_heading, intro: locale.page.closed_intro, keep_open: '' } : locale.page;
+        const states = (locale.element.states ?? {}) as Record<string, unknown>;
+        const element = closed ? { ...locale.element, states: { ...states, error: locale.page.closed_intro } } : locale.element;
         const html = renderTemplate(d.template, {
           queue_id: queueId,
           queue_name: queue?.name ?? queueId,
@@ -39,8 +45,8 @@ export function waitingPageRoutes(d: WaitingPageDeps): Route[] {
           lang,
           server_url: '',
           sdk_url: SDK_PATH,
-          strings_json: scriptSafeJson(locale.element),
-          t: locale.page,
+          strings_json: scriptSafeJson(element),
+          t: page,
         });
         return {
           status: 200,
