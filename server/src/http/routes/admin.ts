@@ -105,7 +105,9 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
       method: 'GET',
       pattern: `${base}/:queue_id/draw`,
       handler: guarded(async (ctx) => {
-        const config = await existing(queueId(ctx));
+        // Fresh from the store, not the node's one-second config cache: the seed must be current.
+        const config = await d.store.getQueue(queueId(ctx));
+        if (!config) throw notFound(`Queue ${queueId(ctx)} does not exist`);
         const event = config.event;
         if (!event?.shuffle_prequeue) throw notFound(`Queue ${config.id} has no scheduled event with a shuffled pre-queue`);
         const now = await d.store.now();
