@@ -12,10 +12,12 @@
  * alg pin is what defeats `alg: none` and HS/RS confusion; the key set also refuses unknown kids.
  */
 import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AppError, invalidRequest, unauthorized } from '../domain/errors.js';
 import { MAX_LANE } from '../domain/queue.js';
 import { createLru } from './lru.js';
+import type { OperatorGrantKey } from './grant-keys.js';
 import type { PublicJwkSet, SigningKeySet } from './keys.js';
 
 export const TOKEN_TYPES = {
@@ -44,6 +46,8 @@ export interface TokenServiceOptions {
   /** Shared by every node; signs tickets and priority grants. At least 32 bytes. */
   ticketSecret: Uint8Array;
   signingKeys: SigningKeySet;
+  /** Operators' own public keys: grants they signed are accepted beside the HS256 ones. */
+  grantKeys?: readonly OperatorGrantKey[];
   issuer: string;
   ticketTtlSeconds: number;
   /** Milliseconds since the epoch; injected by tests. */
@@ -118,7 +122,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   async function verify(
     kind: TokenKind,
     token: string,
-    key: Uint8Array | JWTVerifyGetKey,
+    key: Uint8Array | KeyObject | JWTVerifyGetKey,
     algorithm: string,
     requiredClaims: string[],
   ): Promise<JWTPayload> {
@@ -136,6 +140,31 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     } catch (err) {
       throw rejection(err, kind);
     }
+  }
+
+  /**
+   * HS256 grants are the admin API's; any other algorithm must be one an operator key is
+   * configured for (the key decides the algorithm, never the token). Several operator keys of
+   * one algorithm (rotation) are tried in turn.
+   */
+  async function verifyGrantSignature(token: string): Promise<JWTPayload> {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw unauthorized('invalid priority grant');
+    }
+    if (alg === 'HS256') return verify('grant', token, secret, 'HS256', ['lane']);
+    const candidates = (opts.grantKeys ?? []).filter((k) => k.alg === alg);
+    let failure: unknown = unauthorized('invalid priority grant');
+    for (const candidate of candidates) {
+      try {
+        return await verify('grant', token, candidate.key, candidate.alg, ['lane']);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw failure;
   }
 
   function expectQueue(kind: TokenKind, payload: JWTPayload, queueId: string | undefined): string {
@@ -208,7 +237,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     },
 
     async verifyGrant(token, queueId) {
-      const payload = await verify('grant', token, secret, 'HS256', ['lane']);
+      const payload = await verifyGrantSignature(token);
       expectQueue('grant', payload, queueId);
       if (!isLane(payload.lane)) throw unauthorized('invalid priority grant');
       return { lane: payload.lane };
