@@ -1,7 +1,7 @@
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError } from '../domain/errors.js';
 import { sessionIdOf, type QueueConfig } from '../domain/queue.js';
-import { shownPlace } from '../domain/schedule.js';
+import { effectiveMode, shownPlace } from '../domain/schedule.js';
 import type { EventBus, WaitingRoomEvent } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -187,7 +187,7 @@ export function createHub(opts: HubOptions) {
       counts.admittedInWindow,
       counts.oldestAdmissionInWindow,
       counts.now,
-      queue?.admission_rate_per_minute ?? 1,
+      queue ? effectiveMode(queue, counts.now).ratePerMinute : 1,
     );
     room.tracker.observeVersion(counts.version);
     room.tracker.advance(clock());

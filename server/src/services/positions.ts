@@ -1,7 +1,7 @@
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError, forbidden } from '../domain/errors.js';
 import { MAX_LANE, sessionIdOf, type QueueConfig } from '../domain/queue.js';
-import { drawKey, shownPlace } from '../domain/schedule.js';
+import { drawKey, effectiveMode, shownPlace } from '../domain/schedule.js';
 import type { Publish } from '../events/publisher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PositionState, QueueStore, WaitingFacts } from '../store/types.js';
@@ -92,7 +92,7 @@ export function createPositionService(deps: PositionServiceDeps) {
       facts.admittedInWindow,
       facts.oldestAdmissionInWindow,
       facts.now,
-      queue.admission_rate_per_minute,
+      effectiveMode(queue, facts.now).ratePerMinute, // a live event's own rate
     );
     const shown = shownPlace(queue, facts.now, facts.position, facts.queueLength);
     return {

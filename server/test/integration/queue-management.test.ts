@@ -173,7 +173,12 @@ describe('queue management on two nodes (Redis + NATS)', () => {
       return res.body;
     };
     const early: string[] = [];
-    for (let i = 0; i < 10; i++) early.push(String((await join(i)).position_id));
+    // One of the early visitors watches over a socket: no place is pushed before the start either.
+    const watcher = await TestSocket.open(wsUrl(node(1).url, q));
+    const watching = await watcher.join();
+    expect(watching.data).toMatchObject({ position: 1, queue_length: 1 });
+    early.push(String(watching.data.position_id));
+    for (let i = 1; i < 10; i++) early.push(String((await join(i)).position_id));
     await sleep(Math.max(0, startsAt - 1_200 - (await store.now())));
     const late: string[] = [];
     let lastJoin: Record<string, unknown> = {};
@@ -184,6 +189,11 @@ describe('queue management on two nodes (Redis + NATS)', () => {
     // During the pre-queue nobody sees a place (it would leak the draw): everyone is "of 20".
     expect(lastJoin).toMatchObject({ position: 20, queue_length: 20 });
     expect(Number(lastJoin.estimated_wait_seconds)).toBeGreaterThanOrEqual(1);
+    const pushed = await waitFor(() => {
+      const update = watcher.last('position_update');
+      return update && update.data.queue_length === 20 ? update : undefined;
+    });
+    expect(pushed.data.position).toBe(20);
 
     await sleep(Math.max(0, startsAt - (await store.now())) + 1_000);
     // The audit, from the published list and the revealed seed only (docs/QUEUE_MANAGEMENT.md).
