@@ -188,6 +188,8 @@ describe('queue management on two nodes (Redis + NATS)', () => {
     }
     // During the pre-queue nobody sees a place (it would leak the draw): everyone is "of 20".
     expect(lastJoin).toMatchObject({ position: 20, queue_length: 20 });
+    const during = await call(`${node(0).url}/api/v1/admin/queues/${q}/stats`, { headers: admin });
+    expect(during.body).toMatchObject({ queueing_method: 'queue_all', event_phase: 'prequeue', active_sessions: 0 });
     expect(Number(lastJoin.estimated_wait_seconds)).toBeGreaterThanOrEqual(1);
     const pushed = await waitFor(() => {
       const update = watcher.last('position_update');
@@ -212,6 +214,8 @@ describe('queue management on two nodes (Redis + NATS)', () => {
       return stats.active === 6 ? true : undefined;
     });
     expect(admittedNow).toBe(true);
+    const stats = await call(`${node(0).url}/api/v1/admin/queues/${q}/stats`, { headers: admin });
+    expect(stats.body).toMatchObject({ queueing_method: 'fifo', event_phase: 'live', max_active_users: 6, admission_rate_per_minute: 600 });
     for (const [i, id] of audited.entries()) {
       const state = await store.getPosition(q, id);
       if (i < 6) expect(state.state, id).toBe('admitted');

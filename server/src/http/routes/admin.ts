@@ -5,7 +5,7 @@ import { AppError, forbidden, notFound, unauthorized } from '../../domain/errors
 import { MAX_LANE, isValidQueueId } from '../../domain/queue.js';
 import type { QueueDirectory } from '../../services/queues.js';
 import { createQueueSchema, publicQueueView, queueSettingsSchema } from '../../services/queues.js';
-import { drawKey, eventPhase } from '../../domain/schedule.js';
+import { drawKey, effectiveMode, eventPhase } from '../../domain/schedule.js';
 import type { SessionService } from '../../services/sessions.js';
 import type { QueueStore } from '../../store/types.js';
 import type { TokenService } from '../../tokens/tokens.js';
@@ -141,16 +141,20 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
       handler: guarded(async (ctx) => {
         const config = await existing(queueId(ctx));
         const c = await d.store.stats(config.id);
-        const rate = measuredRatePerMinute(c.admittedInWindow, c.oldestAdmissionInWindow, c.now, config.admission_rate_per_minute);
+        const mode = effectiveMode(config, c.now);
+        const rate = measuredRatePerMinute(c.admittedInWindow, c.oldestAdmissionInWindow, c.now, mode.ratePerMinute);
         return {
           status: 200,
           json: {
             queue_id: config.id,
             status: config.status,
+            // What is in force now: a live event's method and limits override the queue's.
+            queueing_method: mode.method,
+            event_phase: mode.phase,
             queue_length: c.waiting,
             active_sessions: c.active,
-            max_active_users: config.max_active_users,
-            admission_rate_per_minute: config.admission_rate_per_minute,
+            max_active_users: mode.maxActive,
+            admission_rate_per_minute: mode.ratePerMinute,
             admitted_last_minute: c.admittedInWindow,
             measured_admission_rate_per_minute: Math.round(rate * 100) / 100,
             estimated_wait_seconds_for_new_visitor: estimateWaitSeconds(c.waiting + 1, rate),
