@@ -33,11 +33,10 @@ export function waitingPageRoutes(d: WaitingPageDeps): Route[] {
         if (!queue && !d.autoCreate) throw notFound(`Queue ${queueId} does not exist`);
         const lang = pickLanguage(d.locales, ctx.query.get('lang'), ctx.headers['accept-language']);
         const locale = d.locales[lang] as PageLocale;
-        // A queue that rejects newcomers says so, also in the element should a join still be tried.
+        // A queue that rejects newcomers says so at once (the element says it too when its join
+        // is refused with QUEUE_CLOSED, also on a page opened before the switch).
         const closed = queue !== null && effectiveMode(queue, Date.now()).method === 'reject';
         const page = closed ? { ...locale.page, heading: locale.page.closed_heading, intro: locale.page.closed_intro, keep_open: '' } : locale.page;
-        const states = (locale.element.states ?? {}) as Record<string, unknown>;
-        const element = closed ? { ...locale.element, states: { ...states, error: locale.page.closed_intro } } : locale.element;
         const html = renderTemplate(d.template, {
           queue_id: queueId,
           queue_name: queue?.name ?? queueId,
@@ -45,7 +44,7 @@ export function waitingPageRoutes(d: WaitingPageDeps): Route[] {
           lang,
           server_url: '',
           sdk_url: SDK_PATH,
-          strings_json: scriptSafeJson(element),
+          strings_json: scriptSafeJson(locale.element),
           t: page,
         });
         return {

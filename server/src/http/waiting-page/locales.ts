@@ -41,6 +41,7 @@ export const LOCALES: Record<string, PageLocale> = {
       etaUnderMinute: 'weniger als eine Minute',
       etaMinutes: 'etwa {n} Min.',
       etaHours: 'etwa {h} Std. {m} Min.',
+      queueClosed: 'Diese Warteschlange nimmt niemanden neu auf (ausverkauft oder noch nicht geöffnet). Bitte versuchen Sie es später.',
       states: {
         connecting: 'Verbinde…',
         waiting: 'Sie sind in der Warteschlange. Lassen Sie diese Seite offen.',
@@ -74,6 +75,7 @@ export const LOCALES: Record<string, PageLocale> = {
       etaUnderMinute: 'moins d’une minute',
       etaMinutes: 'environ {n} min',
       etaHours: 'environ {h} h {m} min',
+      queueClosed: 'Cette file n’accepte plus de visiteurs (complet ou pas encore ouvert). Revenez plus tard.',
       states: {
         connecting: 'Connexion…',
         waiting: 'Vous êtes dans la file. Gardez cette page ouverte.',
