@@ -181,6 +181,22 @@ describe.each(implementations)('queueing conformance: $name', ({ redis, create }
       expect((await store.stats(id)).active).toBe(2);
     });
 
+    it('queue_only_when_needed never crosses max_active_users under concurrent joins', async () => {
+      const id = await newQueue({ ...FAST, max_active_users: 5, queue_only_when_needed: true });
+      await store.admit(id, 0);
+      await sleep(20); // ~200 tokens: only max_active_users limits
+      const list = await ids(id, 50);
+      const results = await Promise.all(list.map((x) => store.enqueue(id, x, 0)));
+      expect(results.filter((r) => r.kind === 'admitted')).toHaveLength(5);
+      expect(results.filter((r) => r.kind === 'queued')).toHaveLength(45);
+      expect(await store.stats(id)).toMatchObject({ active: 5, waiting: 45 });
+      // And the rate: a fresh queue's bucket holds one token, so one of many concurrent joins.
+      const slow = await newQueue({ admission_rate_per_minute: 30, queue_only_when_needed: true });
+      const more = await ids(slow, 20);
+      const admitted = (await Promise.all(more.map((x) => store.enqueue(slow, x, 0)))).filter((r) => r.kind === 'admitted');
+      expect(admitted).toHaveLength(1);
+    });
+
     it('random: admits exactly the lottery draw, highest lane first', async () => {
       const id = await newQueue({ ...FAST, queueing_method: 'random' });
       const lane0 = await ids(id, 30);
