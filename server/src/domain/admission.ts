@@ -94,13 +94,18 @@ export interface LaneState {
 
 /**
  * Which lane each admission slot of a step goes to. `counts` are the waiting visitors per lane
- * (changed in place). Without weights: strict priority, the highest waiting lane first. With
+ * (the caller takes one from the lane returned; -1 when none waits). Without weights: strict priority, the highest waiting lane first. With
  * weights: stride scheduling among the waiting lanes — each lane's share of admissions is its
  * weight over the sum of the waiting lanes' weights, and lane 0's weight is raised so its share
  * is at least `lane0MinShare` whenever it waits. A lane that was empty rejoins at the current
  * virtual time, so idling earns it no burst. The Lua script (admit-7.lua) is the same algorithm.
  */
-export function pickLane(counts: number[], weights: readonly number[] | null, lane0MinShare: number, state: LaneState): number {
+export function pickLane(
+  counts: readonly number[],
+  weights: readonly number[] | null,
+  lane0MinShare: number,
+  state: LaneState,
+): number {
   let best = -1;
   if (!weights) {
     for (let lane = counts.length - 1; lane >= 0; lane--) if ((counts[lane] as number) > 0) return lane;

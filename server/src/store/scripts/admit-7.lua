@@ -50,6 +50,16 @@ local tokens = refill_bucket(KEYS[5], mode.rate, now)
 -- Takes n visitors out of the wait set, lane by lane as pick_lane says.
 local function take(n)
   local weights = parse_weights(cfg[2])
+  if not weights and mode.method ~= 'random' then
+    -- Strict priority in arrival order is the zset's own order: the n lowest scores at once.
+    local flat = redis.call('ZRANGE', KEYS[2], 0, string.format('%d', n - 1), 'WITHSCORES')
+    local ids, scores = {}, {}
+    for i = 1, #flat, 2 do
+      ids[#ids + 1], scores[#scores + 1] = flat[i], flat[i + 1]
+    end
+    call_chunked('ZREM', KEYS[2], ids, 1)
+    return ids, scores
+  end
   local share = tonumber(cfg[3]) or 0
   local counts = {}
   for lane = 0, 3 do
