@@ -8,7 +8,7 @@ import { createPublisher } from './events/publisher.js';
 import type { EventBus } from './events/types.js';
 import { createClientIpResolver, hashIp } from './http/client-ip.js';
 import { createIpRateLimiter } from './http/rate-limit.js';
-import { mountRoutes } from './http/router.js';
+import { mountRoutes, type MountedRoute } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
 import { systemRoutes, type HealthReport } from './http/routes/system.js';
 import { visitorRoutes } from './http/routes/visitor.js';
@@ -48,6 +48,8 @@ export interface WaitingRoomNode {
   readonly nodeNumber: number;
   readonly store: QueueStore;
   readonly bus: EventBus;
+  /** The HTTP routes this node serves (the WebSocket path `/ws/queues/:queue_id` is not among them). */
+  readonly routes: readonly MountedRoute[];
   close(): Promise<void>;
 }
 
@@ -252,6 +254,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     nodeNumber,
     store,
     bus,
+    routes: router.routes,
     close() {
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);

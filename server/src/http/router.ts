@@ -35,6 +35,8 @@ export interface Route {
   handler: (ctx: RequestContext) => Promise<Reply> | Reply;
 }
 
+export type MountedRoute = Pick<Route, 'method' | 'pattern'>;
+
 export interface RouterOptions {
   logger: Logger;
   metrics: Metrics;
@@ -199,5 +201,9 @@ export function mountRoutes(app: TemplatedApp, routes: Route[], opts: RouterOpti
     });
   }
 
-  return { inFlight: () => inFlight };
+  return {
+    inFlight: () => inFlight,
+    /** What is mounted, without handlers (the OpenAPI test compares it with docs/openapi.yaml). */
+    routes: routes.map(({ method, pattern }): MountedRoute => ({ method, pattern })),
+  };
 }

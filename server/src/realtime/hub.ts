@@ -9,8 +9,22 @@ import type { PositionService, Tracking, WaitingView } from '../services/positio
 import type { QueueDirectory } from '../services/queues.js';
 import type { QueueStore } from '../store/types.js';
 import type { TokenService } from '../tokens/tokens.js';
-import { PositionTracker, type Progress } from './position-tracker.js';
+import { PositionTracker, type Member, type Progress } from './position-tracker.js';
 import { CLOSE, type ServerMessage } from './protocol.js';
+
+/**
+ * The change of a queue's wait set an event carries: `queue.progress` (admissions, sweeps) and,
+ * so that a join or a leave is one event, `position.enqueued` and `position.cancelled`.
+ */
+function progressOf(d: Record<string, unknown>): Progress {
+  return {
+    version: Number(d.version),
+    queueLength: Number(d.queue_length),
+    ...(d.admitted !== undefined ? { admitted: Number(d.admitted) } : {}),
+    ...(Array.isArray(d.removed) ? { removed: d.removed.map(Number) } : {}),
+    ...(d.added !== undefined ? { added: Number(d.added) } : {}),
+  };
+}
 
 /** What the hub needs of a socket; the uWS adapter provides it. */
 export interface Connection {
@@ -18,17 +32,21 @@ export interface Connection {
   close(code: number, reason: string): void;
 }
 
-interface Visitor {
+/** A local visitor: one object per socket holds what the tracker and the push need. */
+interface Visitor extends Member {
   conn: Connection;
   positionId: string;
-  lastSent: { position: number; queueLength: number; eta: number };
+  /** What the last `position_update` (or `joined`) said: only changes are sent. */
+  sentPosition: number;
+  sentQueueLength: number;
+  sentEta: number;
   ticketExpiresAt: number;
 }
 
 interface QueueRoom {
   queueId: string;
-  tracker: PositionTracker;
-  visitors: Map<string, Visitor>;
+  /** The local visitors by position id, with their exact positions. */
+  tracker: PositionTracker<Visitor>;
   ratePerMinute: number;
   heartbeatIntervalSeconds: number;
   queue: QueueConfig | null;
@@ -68,14 +86,7 @@ export function createHub(opts: HubOptions) {
   const roomOf = (queueId: string): QueueRoom => {
     let room = rooms.get(queueId);
     if (!room) {
-      room = {
-        queueId,
-        tracker: new PositionTracker(),
-        visitors: new Map(),
-        ratePerMinute: 0,
-        heartbeatIntervalSeconds: 30,
-        queue: null,
-      };
+      room = { queueId, tracker: new PositionTracker<Visitor>(), ratePerMinute: 0, heartbeatIntervalSeconds: 30, queue: null };
       rooms.set(queueId, room);
     }
     return room;
@@ -87,7 +98,6 @@ export function createHub(opts: HubOptions) {
   };
 
   function forget(room: QueueRoom, positionId: string) {
-    room.visitors.delete(positionId);
     room.tracker.remove(positionId);
   }
 
@@ -125,16 +135,11 @@ export function createHub(opts: HubOptions) {
     const d = event.data;
     switch (event.type) {
       case 'queue.progress':
-        room.tracker.receive({
-          version: Number(d.version),
-          queueLength: Number(d.queue_length),
-          ...(d.admitted !== undefined ? { admitted: Number(d.admitted) } : {}),
-          ...(Array.isArray(d.removed) ? { removed: d.removed.map(Number) } : {}),
-          ...(d.added !== undefined ? { added: Number(d.added) } : {}),
-        } satisfies Progress);
+      case 'position.enqueued':
+        room.tracker.receive(progressOf(d));
         return;
       case 'position.admitted': {
-        const visitor = room.visitors.get(String(d.position_id));
+        const visitor = room.tracker.get(String(d.position_id));
         if (visitor) {
           pushAdmitted(room, visitor, Number(d.session_expires_at)).catch((err: unknown) =>
             log.error({ err }, 'admitted push failed'),
@@ -144,7 +149,8 @@ export function createHub(opts: HubOptions) {
       }
       case 'position.expired':
       case 'position.cancelled': {
-        const visitor = room.visitors.get(String(d.position_id));
+        if (event.type === 'position.cancelled') room.tracker.receive(progressOf(d));
+        const visitor = room.tracker.get(String(d.position_id));
         if (visitor) pushGone(room, visitor, event.type === 'position.expired' ? 'heartbeat_timeout' : 'left');
         return;
       }
@@ -161,17 +167,15 @@ export function createHub(opts: HubOptions) {
     metrics.positionSnapshots.inc();
     const ranks = new Map(ids.map((id, i) => [id, snap.ranks[i] ?? null]));
     const { missing } = room.tracker.applySnapshot({ version: snap.version, queueLength: snap.queueLength, ranks }, clock());
-    for (const id of missing) {
-      const visitor = room.visitors.get(id);
-      if (!visitor) continue;
-      const state = await store.getPosition(room.queueId, id);
+    for (const visitor of missing) {
+      const state = await store.getPosition(room.queueId, visitor.positionId);
       if (state.state === 'admitted') await pushAdmitted(room, visitor, state.sessionExpiresAt);
       else if (state.state === 'gone') pushGone(room, visitor, 'removed');
     }
   }
 
   async function tickRoom(room: QueueRoom) {
-    if (room.visitors.size === 0) {
+    if (room.tracker.size === 0) {
       rooms.delete(room.queueId);
       await store.releaseNode(room.queueId, opts.nodeNumber);
       return;
@@ -194,17 +198,18 @@ export function createHub(opts: HubOptions) {
     if (room.tracker.wantsSnapshot(clock(), opts.gapGraceMs)) await snapshot(room);
 
     const now = clock();
-    for (const visitor of room.visitors.values()) {
-      const exact = room.tracker.position(visitor.positionId);
-      if (exact === undefined || exact < 1) continue;
+    for (const visitor of room.tracker.all()) {
+      const exact = visitor.position;
+      if (exact < 1) continue;
       // A shuffled pre-queue shows no place (shownPlace); the store's clock drives the phase.
       const shown = room.queue ? shownPlace(room.queue, counts.now, exact, room.tracker.queueLength) : null;
       const position = shown?.position ?? exact;
       const eta = (shown?.waitUntilStartSeconds ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
       const queueLength = Math.max(room.tracker.queueLength, position);
-      const last = visitor.lastSent;
-      if (position !== last.position || queueLength !== last.queueLength || eta !== last.eta) {
-        visitor.lastSent = { position, queueLength, eta };
+      if (position !== visitor.sentPosition || queueLength !== visitor.sentQueueLength || eta !== visitor.sentEta) {
+        visitor.sentPosition = position;
+        visitor.sentQueueLength = queueLength;
+        visitor.sentEta = eta;
         send(visitor.conn, { type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
       }
       if (visitor.ticketExpiresAt - now < opts.ticketRefreshBelowMs) {
@@ -235,18 +240,21 @@ export function createHub(opts: HubOptions) {
      */
     attach(queueId: string, conn: Connection, view: WaitingView, tracking: Tracking, resumed: boolean) {
       const room = roomOf(queueId);
-      const previous = room.visitors.get(view.position_id);
+      const previous = room.tracker.get(view.position_id);
       if (previous && previous.conn !== conn) previous.conn.close(CLOSE.REPLACED, 'the place was taken over by another connection');
-      const eta = view.estimated_wait_seconds;
-      room.visitors.set(view.position_id, {
+      room.tracker.add(view.position_id, {
         conn,
         positionId: view.position_id,
-        lastSent: { position: view.position, queueLength: view.queue_length, eta },
+        score: tracking.score,
+        position: tracking.position,
+        version: tracking.version,
+        sentPosition: view.position,
+        sentQueueLength: view.queue_length,
+        sentEta: view.estimated_wait_seconds,
         ticketExpiresAt: Date.parse(view.token_expires_at),
       });
-      room.tracker.add(view.position_id, tracking.score, tracking.position, tracking.version);
       send(conn, { type: 'joined', data: { ...view, resumed } });
-      if (room.visitors.size === 1) {
+      if (room.tracker.size === 1) {
         store.renewNodeLease(queueId, opts.nodeNumber, opts.leaseTtlMs).catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
       }
     },
@@ -254,7 +262,7 @@ export function createHub(opts: HubOptions) {
     /** The socket closed while its place was still waiting here: its grace period starts. */
     async detach(queueId: string, positionId: string, conn: Connection) {
       const room = rooms.get(queueId);
-      const visitor = room?.visitors.get(positionId);
+      const visitor = room?.tracker.get(positionId);
       if (!room || !visitor || visitor.conn !== conn) return;
       forget(room, positionId);
       if (!draining) await store.detach(queueId, positionId, opts.nodeNumber);
@@ -268,7 +276,7 @@ export function createHub(opts: HubOptions) {
     /** The visitor asked to leave over the socket. */
     async leave(queueId: string, positionId: string, conn: Connection) {
       const room = rooms.get(queueId);
-      const visitor = room?.visitors.get(positionId);
+      const visitor = room?.tracker.get(positionId);
       if (!room || !visitor || visitor.conn !== conn) throw new AppError('INVALID_REQUEST', 'Not joined');
       await opts.positions.leavePosition(queueId, positionId);
       pushGone(room, visitor, 'left');
@@ -276,7 +284,7 @@ export function createHub(opts: HubOptions) {
 
     socketCount(): number {
       let n = 0;
-      for (const room of rooms.values()) n += room.visitors.size;
+      for (const room of rooms.values()) n += room.tracker.size;
       return n;
     },
 
@@ -289,7 +297,7 @@ export function createHub(opts: HubOptions) {
       clearInterval(timer);
       unsubscribe();
       for (const room of rooms.values()) {
-        for (const visitor of room.visitors.values()) visitor.conn.close(CLOSE.GOING_AWAY, 'node draining');
+        for (const visitor of room.tracker.all()) visitor.conn.close(CLOSE.GOING_AWAY, 'node draining');
         await store.releaseNode(room.queueId, opts.nodeNumber).catch(() => undefined);
       }
       rooms.clear();

@@ -23,7 +23,11 @@ export interface Progress {
   added?: number;
 }
 
-interface Member {
+/**
+ * A tracked visitor. The caller's own per-visitor record extends it, so one object (and one map
+ * entry) per visitor serves both the tracker and its owner.
+ */
+export interface Member {
   score: number;
   position: number;
   /** The version `position` is exact at. */
@@ -36,14 +40,17 @@ export interface Snapshot {
   ranks: Map<string, number | null>;
 }
 
-/** How much applied history is kept to bring a visitor who joined at an older version up to date. */
-const HISTORY_LIMIT = 20_000;
+/**
+ * How much applied history is kept to bring a visitor who joined at an older version up to date
+ * (a join's reply races the events of other joins by milliseconds). Older than that: a snapshot.
+ */
+const HISTORY_LIMIT = 5_000;
 
-export class PositionTracker {
+export class PositionTracker<M extends Member = Member> {
   private version: number | null = null;
   private readonly pending = new Map<number, Progress>();
   private readonly history: Progress[] = [];
-  private readonly members = new Map<string, Member>();
+  private readonly members = new Map<string, M>();
   private gapSince: number | null = null;
   /** The newest version known to exist (from the store's periodic counts), delivered or not. */
   private latestKnown = 0;
@@ -58,9 +65,9 @@ export class PositionTracker {
     return this.members.size;
   }
 
-  /** A visitor at `position` as of `version` (from a join, resume or status read). */
-  add(id: string, score: number, position: number, version: number): void {
-    const member: Member = { score, position, version };
+  /** A visitor at `member.position` as of `member.version` (from a join, resume or status read). */
+  add(id: string, member: M): void {
+    const { version } = member;
     this.members.set(id, member);
     if (this.version === null) {
       this.version = version;
@@ -86,8 +93,12 @@ export class PositionTracker {
     return this.members.has(id);
   }
 
-  position(id: string): number | undefined {
-    return this.members.get(id)?.position;
+  get(id: string): M | undefined {
+    return this.members.get(id);
+  }
+
+  all(): IterableIterator<M> {
+    return this.members.values();
   }
 
   /** Buffers a change; `advance` applies what is contiguous. */
@@ -102,10 +113,10 @@ export class PositionTracker {
   }
 
   /**
-   * Applies every contiguous buffered change. Returns the ids whose position changed.
+   * Applies every contiguous buffered change. Returns how many members' positions changed.
    */
-  advance(now: number): Set<string> {
-    const changed = new Set<string>();
+  advance(now: number): number {
+    let changed = 0;
     if (this.version === null) {
       this.pending.clear();
       return changed;
@@ -135,7 +146,7 @@ export class PositionTracker {
     removed.sort((a, b) => a - b);
     added.sort((a, b) => a - b);
 
-    for (const [id, m] of this.members) {
+    for (const m of this.members.values()) {
       if (m.version >= this.version) continue;
       const old = m.position;
       if (m.version === before) {
@@ -145,7 +156,7 @@ export class PositionTracker {
         for (const p of batch) if (p.version > m.version) applyTo(m, p);
       }
       m.version = this.version;
-      if (m.position !== old) changed.add(id);
+      if (m.position !== old) changed++;
     }
     return changed;
   }
@@ -163,18 +174,18 @@ export class PositionTracker {
    * Exact ranks read from the store at one version. Members it reports as not waiting are
    * returned for the caller to look up (admitted or gone) and are removed here.
    */
-  applySnapshot(snapshot: Snapshot, now: number): { changed: Set<string>; missing: string[] } {
-    const changed = new Set<string>();
-    const missing: string[] = [];
+  applySnapshot(snapshot: Snapshot, now: number): { changed: number; missing: M[] } {
+    let changed = 0;
+    const missing: M[] = [];
     for (const [id, rank] of snapshot.ranks) {
       const m = this.members.get(id);
       if (!m) continue;
       if (rank === null) {
-        missing.push(id);
+        missing.push(m);
         this.members.delete(id);
         continue;
       }
-      if (m.position !== rank) changed.add(id);
+      if (m.position !== rank) changed++;
       m.position = rank;
       m.version = snapshot.version;
     }
@@ -185,7 +196,7 @@ export class PositionTracker {
     this.gapSince = null;
     this.needsSnapshot = false;
     // Changes already buffered beyond the snapshot apply on top of it.
-    for (const id of this.advance(now)) changed.add(id);
+    changed += this.advance(now);
     return { changed, missing };
   }
 

@@ -8,19 +8,59 @@ import type { PositionService } from '../services/positions.js';
 import type { Connection, Hub } from './hub.js';
 import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, encode, type ClientMessage, type ServerMessage } from './protocol.js';
 
-/** Per-socket state, typed through uWS's UserData generic. */
-interface SocketData {
-  queueId: string;
-  ipHash: string;
-  /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it. */
-  upgradeTicket: string | undefined;
-  state: 'new' | 'joining' | 'waiting' | 'done';
-  positionId: string | undefined;
-  conn: Connection | undefined;
-  badFrames: number;
-  windowStart: number;
-  framesInWindow: number;
-  closed: boolean;
+/** The sockets of one client address on this node (one record per address, not a string per socket). */
+interface Address {
+  readonly ipHash: string;
+  sockets: number;
+}
+
+/** Seconds since this module loaded: small integers, so per-socket times stay unboxed. */
+const EPOCH_MS = Date.now();
+const nowSeconds = () => Math.floor((Date.now() - EPOCH_MS) / 1000);
+
+/**
+ * A socket's protocol state and the `Connection` the hub sends through: one object with its
+ * methods on the prototype (no closures per socket). uWS copies the user data's own properties
+ * onto its socket object, so the user data is just a reference to this.
+ */
+interface UserData {
+  client: ClientSocket;
+}
+
+class ClientSocket implements Connection {
+  ws: WebSocket<UserData> | undefined = undefined;
+  state: 'new' | 'joining' | 'waiting' | 'done' = 'new';
+  positionId: string | undefined = undefined;
+  closed = false;
+  badFrames = 0;
+  framesInWindow = 0;
+  windowStart = nowSeconds();
+
+  constructor(
+    readonly queueId: string,
+    public address: Address,
+    /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it, then drop it. */
+    public upgradeTicket: string | undefined,
+    private readonly maxBackpressureBytes: number,
+  ) {}
+
+  send(message: ServerMessage): void {
+    const ws = this.ws;
+    if (this.closed || !ws) return;
+    ws.send(encode(message), false);
+    // A consumer that cannot keep up is dropped; it reconnects (transient) and resumes.
+    if (!this.closed && ws.getBufferedAmount() > this.maxBackpressureBytes) {
+      this.closed = true;
+      ws.end(CLOSE.SLOW_CONSUMER, 'slow consumer');
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'done';
+    this.ws?.end(code, reason);
+  }
 }
 
 export interface WsServerOptions {
@@ -48,59 +88,35 @@ const MAX_BAD_FRAMES = 5;
  */
 export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
   const { hub, metrics, log } = opts;
-  const socketsPerIp = new Map<string, number>();
-  const open = new Set<WebSocket<SocketData>>();
+  const addresses = new Map<string, Address>();
+  let openSockets = 0;
   /** Sockets that have not sent `join` yet, with when they opened: one sweep, no timer per socket. */
-  const awaitingJoin = new Map<WebSocket<SocketData>, number>();
+  const awaitingJoin = new Map<ClientSocket, number>();
   const joinSweep = setInterval(() => {
     const cutoff = Date.now() - opts.joinTimeoutMs;
-    for (const [ws, openedAt] of awaitingJoin) {
+    for (const [socket, openedAt] of awaitingJoin) {
       if (openedAt > cutoff) break; // insertion order = opening order
-      awaitingJoin.delete(ws);
-      const data = ws.getUserData();
-      if (!data.closed && data.state === 'new') {
-        data.conn?.send({ type: 'error', data: { code: 'INVALID_REQUEST', message: 'Send join first' } });
-        data.conn?.close(CLOSE.BAD_REQUEST, 'no join');
+      awaitingJoin.delete(socket);
+      if (!socket.closed && socket.state === 'new') {
+        socket.send({ type: 'error', data: { code: 'INVALID_REQUEST', message: 'Send join first' } });
+        socket.close(CLOSE.BAD_REQUEST, 'no join');
       }
     }
   }, Math.min(1_000, Math.max(50, opts.joinTimeoutMs / 2)));
   joinSweep.unref();
 
-  function connectionOf(ws: WebSocket<SocketData>): Connection {
-    const data = ws.getUserData();
-    return {
-      send(message: ServerMessage) {
-        if (data.closed) return;
-        ws.send(encode(message), false);
-        // A consumer that cannot keep up is dropped; it reconnects (transient) and resumes.
-        if (!data.closed && ws.getBufferedAmount() > opts.maxBackpressureBytes) {
-          data.closed = true;
-          ws.end(CLOSE.SLOW_CONSUMER, 'slow consumer');
-        }
-      },
-      close(code, reason) {
-        if (data.closed) return;
-        data.closed = true;
-        data.state = 'done';
-        ws.end(code, reason);
-      },
-    };
-  }
-
-  function fail(ws: WebSocket<SocketData>, err: unknown, closeAfter: boolean) {
-    const data = ws.getUserData();
+  function fail(socket: ClientSocket, err: unknown, closeAfter: boolean) {
     const appError = err instanceof AppError ? err : new AppError('INTERNAL_ERROR', 'Internal error');
     if (!(err instanceof AppError)) log.error({ err }, 'socket handler failed');
-    data.conn?.send({ type: 'error', data: { code: appError.code, message: appError.message } });
-    if (closeAfter) data.conn?.close(closeCodeFor(appError.code), appError.message.slice(0, 120));
+    socket.send({ type: 'error', data: { code: appError.code, message: appError.message } });
+    if (closeAfter) socket.close(closeCodeFor(appError.code), appError.message.slice(0, 120));
   }
 
-  async function join(ws: WebSocket<SocketData>, ticket: string | undefined, grant: string | undefined) {
-    awaitingJoin.delete(ws);
-    const data = ws.getUserData();
+  async function join(data: ClientSocket, ticket: string | undefined, grant: string | undefined) {
+    awaitingJoin.delete(data);
     data.state = 'joining';
     try {
-      if (!ticket) await opts.joinLimiter.consume(data.ipHash);
+      if (!ticket) await opts.joinLimiter.consume(data.address.ipHash);
       const result = await opts.positions.join({
         queueId: data.queueId,
         priority: 0,
@@ -116,7 +132,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       }
       data.positionId = result.view.position_id;
       if (result.view.status === 'admitted') {
-        data.conn?.send({
+        data.send({
           type: 'admitted',
           data: {
             session_id: result.view.session_id,
@@ -125,24 +141,23 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
             session_expires_at: result.view.session_expires_at,
           },
         });
-        data.conn?.close(CLOSE.ADMITTED, 'admitted');
+        data.close(CLOSE.ADMITTED, 'admitted');
         return;
       }
       data.state = 'waiting';
-      hub.attach(data.queueId, data.conn as Connection, result.view, result.tracking!, !result.created);
+      hub.attach(data.queueId, data, result.view, result.tracking!, !result.created);
     } catch (err) {
       data.state = 'new';
-      fail(ws, err, true);
+      fail(data, err, true);
     }
   }
 
-  function onMessage(ws: WebSocket<SocketData>, message: ClientMessage) {
-    const data = ws.getUserData();
+  function onMessage(data: ClientSocket, message: ClientMessage) {
     metrics.socketMessages.inc({ direction: 'in', type: message.type });
     switch (message.type) {
       case 'join':
         if (data.state !== 'new') throw new AppError('INVALID_REQUEST', 'Already joined on this connection');
-        void join(ws, message.data?.token, message.data?.priority_grant);
+        void join(data, message.data?.token, message.data?.priority_grant);
         return;
       case 'heartbeat':
         // The open socket is the heartbeat; accepted for clients that send one anyway.
@@ -151,12 +166,12 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         if (data.state !== 'waiting' || !data.positionId) {
           throw new AppError('INVALID_REQUEST', 'Not waiting in a queue on this connection');
         }
-        hub.leave(data.queueId, data.positionId, data.conn as Connection).catch((err: unknown) => fail(ws, err, false));
+        hub.leave(data.queueId, data.positionId, data).catch((err: unknown) => fail(data, err, false));
         return;
     }
   }
 
-  app.ws<SocketData>('/ws/queues/:queue_id', {
+  app.ws<UserData>('/ws/queues/:queue_id', {
     compression: 0,
     maxPayloadLength: MAX_FRAME_BYTES,
     idleTimeout: opts.idleTimeoutSeconds,
@@ -175,83 +190,76 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
       };
       if (!isValidQueueId(queueId)) return refuse('400 Bad Request', 'INVALID_REQUEST', 'Invalid queue id');
-      if ((socketsPerIp.get(ipHash) ?? 0) >= opts.maxSocketsPerIp) {
+      const address = addresses.get(ipHash);
+      if (address && address.sockets >= opts.maxSocketsPerIp) {
         metrics.rateLimited.inc({ limit: 'sockets' });
         return refuse('429 Too Many Requests', 'RATE_LIMITED', 'Too many open connections from this address');
       }
       const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-      const data: SocketData = {
-        queueId,
-        ipHash,
-        upgradeTicket: bearer,
-        state: 'new',
-        positionId: undefined,
-        conn: undefined,
-        badFrames: 0,
-        windowStart: Date.now(),
-        framesInWindow: 0,
-        closed: false,
-      };
-      res.upgrade(data, key, protocol, extensions, context);
+      const client = new ClientSocket(queueId, address ?? { ipHash, sockets: 0 }, bearer, opts.maxBackpressureBytes);
+      res.upgrade<UserData>({ client }, key, protocol, extensions, context);
     },
 
     open(ws) {
-      const data = ws.getUserData();
-      data.conn = connectionOf(ws);
-      open.add(ws);
-      socketsPerIp.set(data.ipHash, (socketsPerIp.get(data.ipHash) ?? 0) + 1);
+      const data = ws.getUserData().client;
+      data.ws = ws;
+      openSockets++;
+      // Counted at open, not at upgrade: a refused or aborted upgrade never reaches close(). Two
+      // upgrades from a new address may race to here with records of their own: keep one.
+      const address = addresses.get(data.address.ipHash) ?? data.address;
+      if (address.sockets++ === 0) addresses.set(address.ipHash, address);
+      data.address = address;
       metrics.socketsConnected.inc();
       if (data.upgradeTicket) {
         const ticket = data.upgradeTicket;
         data.upgradeTicket = undefined; // nothing per socket is kept longer than it is needed
-        void join(ws, ticket, undefined);
+        void join(data, ticket, undefined);
       } else {
-        awaitingJoin.set(ws, Date.now());
+        awaitingJoin.set(data, Date.now());
       }
     },
 
     message(ws, frame) {
-      const data = ws.getUserData();
-      const now = Date.now();
-      if (now - data.windowStart > 10_000) {
+      const data = ws.getUserData().client;
+      const now = nowSeconds();
+      if (now - data.windowStart >= 10) {
         data.windowStart = now;
         data.framesInWindow = 0;
       }
       if (++data.framesInWindow > FRAMES_PER_10S) {
         metrics.rateLimited.inc({ limit: 'frames' });
-        return fail(ws, new AppError('RATE_LIMITED', 'Too many messages'), true);
+        return fail(data, new AppError('RATE_LIMITED', 'Too many messages'), true);
       }
       const message = decode(frame);
       if (typeof message === 'string') {
         data.badFrames++;
-        return fail(ws, new AppError('INVALID_REQUEST', message), data.badFrames >= MAX_BAD_FRAMES);
+        return fail(data, new AppError('INVALID_REQUEST', message), data.badFrames >= MAX_BAD_FRAMES);
       }
       try {
-        onMessage(ws, message);
+        onMessage(data, message);
       } catch (err) {
-        fail(ws, err, false);
+        fail(data, err, false);
       }
     },
 
     close(ws, code) {
-      const data = ws.getUserData();
+      const data = ws.getUserData().client;
       const wasWaiting = data.state === 'waiting';
       data.closed = true;
-      open.delete(ws);
-      awaitingJoin.delete(ws);
-      const left = (socketsPerIp.get(data.ipHash) ?? 1) - 1;
-      if (left > 0) socketsPerIp.set(data.ipHash, left);
-      else socketsPerIp.delete(data.ipHash);
+      data.ws = undefined;
+      openSockets--;
+      awaitingJoin.delete(data);
+      if (--data.address.sockets === 0) addresses.delete(data.address.ipHash);
       metrics.socketsConnected.dec();
       metrics.socketCloses.inc({ code: String(code) });
-      if (wasWaiting && data.positionId && data.conn) {
-        hub.detach(data.queueId, data.positionId, data.conn).catch((err: unknown) => log.warn({ err }, 'detach failed'));
+      if (wasWaiting && data.positionId) {
+        hub.detach(data.queueId, data.positionId, data).catch((err: unknown) => log.warn({ err }, 'detach failed'));
       }
     },
   });
 
   return {
-    openSockets: () => open.size,
+    openSockets: () => openSockets,
     stop: () => clearInterval(joinSweep),
   };
 }

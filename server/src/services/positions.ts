@@ -164,12 +164,13 @@ export function createPositionService(deps: PositionServiceDeps) {
     if (!departure) {
       throw new AppError('POSITION_EXPIRED', 'This position is not waiting any more (admitted, expired or cancelled)');
     }
-    publish('queue.progress', queueId, {
+    // One event: who left, and the change of the wait set the position trackers apply.
+    publish('position.cancelled', queueId, {
+      position_id: positionId,
       version: departure.version,
       queue_length: departure.queueLength,
       removed: [departure.score],
     });
-    publish('position.cancelled', queueId, { position_id: positionId });
     return { position_id: positionId, queue_id: queueId, status: 'cancelled' };
   }
 
@@ -225,11 +226,20 @@ export function createPositionService(deps: PositionServiceDeps) {
           throw new AppError('NOT_FOUND', `Queue ${queue.id} does not exist`);
       }
       metrics.joins.inc({ queue_id: queue.id });
-      publish('queue.progress', queue.id, { version: result.version, queue_length: result.queueLength, added: result.score }, result.now);
+      // One event per join (the join path's dearest part after the store): who joined, and the
+      // change of the wait set the position trackers apply.
       publish(
         'position.enqueued',
         queue.id,
-        { position_id: positionId, lane, position: result.position, metadata: req.metadata ?? {} },
+        {
+          position_id: positionId,
+          lane,
+          position: result.position,
+          metadata: req.metadata ?? {},
+          version: result.version,
+          queue_length: result.queueLength,
+          added: result.score,
+        },
         result.now,
       );
       return { created: true, view: await waitingView(queue, positionId, result), tracking: trackingOf(result) };

@@ -16,6 +16,7 @@ import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AppError, invalidRequest, unauthorized } from '../domain/errors.js';
 import { MAX_LANE } from '../domain/queue.js';
+import { Hs256Error, signHs256, verifyHs256 } from './hs256.js';
 import { createLru } from './lru.js';
 import type { OperatorGrantKey } from './grant-keys.js';
 import type { PublicJwkSet, SigningKeySet } from './keys.js';
@@ -118,27 +119,75 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     return key;
   };
 
-  /** Verifies signature and the pinned header/claims; maps every failure to UNAUTHORIZED. */
-  async function verify(
-    kind: TokenKind,
-    token: string,
-    key: Uint8Array | KeyObject | JWTVerifyGetKey,
-    algorithm: string,
-    requiredClaims: string[],
-  ): Promise<JWTPayload> {
+  /** Session tokens: asymmetric, key by `kid`; pinned header/claims; every failure is UNAUTHORIZED. */
+  async function verifySessionJwt(token: string): Promise<JWTPayload> {
     try {
-      const { payload } = await jwtVerify(token, key, {
-        algorithms: [algorithm],
+      const { payload } = await jwtVerify(token, resolveSessionKey, {
+        algorithms: [signingKeys.alg],
         issuer,
-        audience: TOKEN_AUDIENCES[kind],
-        typ: TOKEN_TYPES[kind],
-        requiredClaims: ['exp', 'qid', ...requiredClaims],
+        audience: TOKEN_AUDIENCES.session,
+        typ: TOKEN_TYPES.session,
+        requiredClaims: ['exp', 'qid', 'sub', 'pid'],
         currentDate: new Date(clock()),
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       });
       return payload;
     } catch (err) {
+      throw rejection(err, 'session');
+    }
+  }
+
+  function expectQueue(kind: TokenKind, payload: JWTPayload, queueId: string | undefined): string {
+    const qid = payload.qid;
+    if (typeof qid !== 'string') throw unauthorized(`invalid ${LABELS[kind]}`);
+    if (queueId !== undefined && qid !== queueId) throw unauthorized(`${LABELS[kind]} is for another queue`);
+    return qid;
+  }
+
+  function signShared(kind: 'ticket' | 'grant', claims: Record<string, unknown>, subject: string | null, exp: number) {
+    const iat = nowSeconds();
+    return signHs256(secret, TOKEN_TYPES[kind], {
+      ...claims,
+      iss: issuer,
+      aud: TOKEN_AUDIENCES[kind],
+      ...(subject !== null ? { sub: subject } : {}),
+      iat,
+      exp,
+      jti: newJti(),
+    });
+  }
+
+  /** Tickets and grants: HS256 with the shared secret, pinned like `verify` pins the others. */
+  function verifyShared(kind: 'ticket' | 'grant', token: string, requiredClaims: string[]): JWTPayload {
+    try {
+      return verifyHs256(token, secret, {
+        typ: TOKEN_TYPES[kind],
+        issuer,
+        audience: TOKEN_AUDIENCES[kind],
+        requiredClaims: ['qid', ...requiredClaims],
+        nowSeconds: clock() / 1000,
+        clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+      }) as JWTPayload;
+    } catch (err) {
       throw rejection(err, kind);
+    }
+  }
+
+  /** A grant signed with an operator's own key: pinned like the others, the key fixes the alg. */
+  async function verifyOperatorGrant(token: string, key: KeyObject, alg: string): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: [alg],
+        issuer,
+        audience: TOKEN_AUDIENCES.grant,
+        typ: TOKEN_TYPES.grant,
+        requiredClaims: ['exp', 'qid', 'lane'],
+        currentDate: new Date(clock()),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      });
+      return payload;
+    } catch (err) {
+      throw rejection(err, 'grant');
     }
   }
 
@@ -154,12 +203,12 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     } catch {
       throw unauthorized('invalid priority grant');
     }
-    if (alg === 'HS256') return verify('grant', token, secret, 'HS256', ['lane']);
+    if (alg === 'HS256') return verifyShared('grant', token, ['lane']);
     const candidates = (opts.grantKeys ?? []).filter((k) => k.alg === alg);
     let failure: unknown = unauthorized('invalid priority grant');
     for (const candidate of candidates) {
       try {
-        return await verify('grant', token, candidate.key, candidate.alg, ['lane']);
+        return await verifyOperatorGrant(token, candidate.key, candidate.alg);
       } catch (err) {
         failure = err;
       }
@@ -167,34 +216,15 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     throw failure;
   }
 
-  function expectQueue(kind: TokenKind, payload: JWTPayload, queueId: string | undefined): string {
-    const qid = payload.qid;
-    if (typeof qid !== 'string') throw unauthorized(`invalid ${LABELS[kind]}`);
-    if (queueId !== undefined && qid !== queueId) throw unauthorized(`${LABELS[kind]} is for another queue`);
-    return qid;
-  }
-
-  function signHs256(kind: 'ticket' | 'grant', claims: JWTPayload, subject: string | null, exp: number) {
-    const jwt = new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', typ: TOKEN_TYPES[kind] })
-      .setIssuer(issuer)
-      .setAudience(TOKEN_AUDIENCES[kind])
-      .setIssuedAt(nowSeconds())
-      .setExpirationTime(exp)
-      .setJti(newJti());
-    if (subject !== null) jwt.setSubject(subject);
-    return jwt.sign(secret);
-  }
-
   return {
     async signTicket(queueId, positionId) {
       const exp = nowSeconds() + ticketTtlSeconds;
-      const token = await signHs256('ticket', { qid: queueId }, positionId, exp);
+      const token = signShared('ticket', { qid: queueId }, positionId, exp);
       return { token, expiresAt: exp * 1000 };
     },
 
     async verifyTicket(token, queueId) {
-      const payload = await verify('ticket', token, secret, 'HS256', ['sub']);
+      const payload = verifyShared('ticket', token, ['sub']);
       expectQueue('ticket', payload, queueId);
       const { sub, exp } = payload;
       if (typeof sub !== 'string' || sub === '' || exp === undefined) throw unauthorized('invalid ticket');
@@ -222,7 +252,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     },
 
     async verifySession(token, queueId) {
-      const payload = await verify('session', token, resolveSessionKey, signingKeys.alg, ['sub', 'pid']);
+      const payload = await verifySessionJwt(token);
       const qid = expectQueue('session', payload, queueId);
       const { sub, pid, exp } = payload;
       if (typeof sub !== 'string' || typeof pid !== 'string' || exp === undefined)
@@ -233,7 +263,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     async signGrant(claims) {
       if (!isLane(claims.lane)) throw invalidRequest(`lane must be an integer from 1 to ${MAX_LANE}`);
       if (!Number.isFinite(claims.expiresAt)) throw new Error('grant expiresAt must be a finite number');
-      return signHs256('grant', { qid: claims.queueId, lane: claims.lane }, null, Math.floor(claims.expiresAt / 1000));
+      return signShared('grant', { qid: claims.queueId, lane: claims.lane }, null, Math.floor(claims.expiresAt / 1000));
     },
 
     async verifyGrant(token, queueId) {
@@ -260,6 +290,7 @@ function newJti(): string {
 /** Says what a legitimate holder can act on (expired, wrong queue) and nothing about why a forgery failed. */
 function rejection(err: unknown, kind: TokenKind): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof errors.JWTExpired) return unauthorized(`${LABELS[kind]} expired`);
+  if (err instanceof errors.JWTExpired || (err instanceof Hs256Error && err.reason === 'expired'))
+    return unauthorized(`${LABELS[kind]} expired`);
   return unauthorized(`invalid ${LABELS[kind]}`);
 }

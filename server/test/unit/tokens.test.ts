@@ -282,6 +282,27 @@ describe('tickets', () => {
     await expectUnauthorized(tokens.verifyTicket(none, QUEUE));
   });
 
+  it('signs standard JWTs (jose verifies them) and refuses any header but its own', async () => {
+    const tokens = service(keySet('EdDSA'));
+    const { token } = await tokens.signTicket(QUEUE, 'p1');
+    const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], currentDate: new Date(T0) });
+    expect(payload).toMatchObject({ qid: QUEUE, sub: 'p1', aud: 'waiting-room:ticket' });
+    const resign = (header: Record<string, unknown>) =>
+      new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'wr-ticket+jwt', ...header }).sign(secret);
+    await expectUnauthorized(tokens.verifyTicket(await resign({ kid: 'x' }), QUEUE), 'invalid ticket');
+    await expectUnauthorized(tokens.verifyTicket(await resign({ typ: 'JWT' }), QUEUE), 'invalid ticket');
+  });
+
+  it('rejects a well-signed ticket without a subject, or not valid before a later time', async () => {
+    const tokens = service(keySet('EdDSA'));
+    const { sub: _sub, ...withoutSub } = decodeJwt((await tokens.signTicket(QUEUE, 'p1')).token);
+    const resign = (claims: JWTPayload) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'wr-ticket+jwt' }).sign(secret);
+    await expectUnauthorized(tokens.verifyTicket(await resign(withoutSub), QUEUE), 'invalid ticket');
+    const nbf = T0 / 1000 + 60;
+    await expectUnauthorized(tokens.verifyTicket(await resign({ ...withoutSub, sub: 'p1', nbf }), QUEUE), 'invalid ticket');
+  });
+
   it('rejects a session token and a priority grant presented as a ticket', async () => {
     const tokens = service(keySet('EdDSA'));
     const session = await tokens.signSession({
