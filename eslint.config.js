@@ -20,6 +20,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
+    // The operator dashboard's page script: plain browser JavaScript, served as is.
+    files: ['server/src/http/dashboard/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['loadtest/**', '**/test/**'],
     rules: { 'no-console': 'off' },
   },

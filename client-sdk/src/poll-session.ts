@@ -1,3 +1,4 @@
+import { solveChallenge } from './challenge.js';
 import type { PositionStatus, WaitingStatus } from './protocol.js';
 import type { RestClient, RestResult } from './rest.js';
 import type { Session, SessionEnd, SessionHandler } from './session.js';
@@ -89,7 +90,13 @@ export function startPollingSession(
   }
 
   async function begin() {
-    const result = await call(() => opts.rest.enqueue(ticket, opts.priorityGrant));
+    let result = await call(() => opts.rest.enqueue(ticket, opts.priorityGrant));
+    // A queue that asks new visitors for work: solve and enqueue again (a few times at most).
+    for (let tries = 0; tries < 3 && result && !result.ok && result.challenge && !ended; tries++) {
+      const solution = await solveChallenge(result.challenge, () => ended);
+      if (!solution) return;
+      result = await call(() => opts.rest.enqueue(ticket, opts.priorityGrant, solution));
+    }
     if (!result || ended || !take(result)) return;
     joined = true;
     // 200: the ticket's place came back; 201: a new place.

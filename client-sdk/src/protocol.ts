@@ -65,7 +65,34 @@ export type ErrorCode =
   | 'QUEUE_CLOSED'
   | 'QUEUE_FULL'
   | 'MAINTENANCE_MODE'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  | 'CHALLENGE_REQUIRED';
+
+/**
+ * A join challenge (docs/ABUSE.md): with the built-in proof of work, find a `nonce` (any string
+ * of up to 64 characters) such that SHA-256 of the UTF-8 bytes of `token + nonce` starts with
+ * `difficulty` zero bits, and join again with `{token, nonce}` before `expires_at`.
+ */
+export interface ChallengeData {
+  type: 'proof_of_work';
+  algorithm: 'sha256';
+  difficulty: number;
+  token: string;
+  expires_at: string;
+}
+
+export interface ChallengeSolution {
+  token: string;
+  nonce: string;
+}
+
+/** Why a join got a challenge: none was sent, or the one sent was wrong, too old or used. */
+export type ChallengeReason = 'required' | 'invalid' | 'expired' | 'replayed';
+
+export interface ChallengeMessageData {
+  challenge: ChallengeData;
+  reason: ChallengeReason;
+}
 
 // client → server
 
@@ -74,6 +101,8 @@ export interface JoinData {
   token?: string;
   /** A signed grant for a priority lane (admin API `POST /admin/queues/{id}/grants`). */
   priority_grant?: string;
+  /** The answer to a `challenge` (a new place only; resuming with `token` never needs one). */
+  challenge_solution?: ChallengeSolution;
 }
 
 export type ClientMessage =
@@ -135,7 +164,8 @@ export type ServerMessage =
   | { type: 'token_refresh'; data: TokenRefreshData }
   | { type: 'admitted'; data: AdmittedData }
   | { type: 'expired'; data: ExpiredData }
-  | { type: 'error'; data: ErrorData };
+  | { type: 'error'; data: ErrorData }
+  | { type: 'challenge'; data: ChallengeMessageData };
 
 export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set<ServerMessage['type']>([
   'joined',
@@ -144,6 +174,7 @@ export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set<ServerMessage['
   'admitted',
   'expired',
   'error',
+  'challenge',
 ]);
 
 /**

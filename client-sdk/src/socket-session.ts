@@ -1,4 +1,5 @@
 import { CLOSE, isTransientClose, parseServerMessage, type ClientMessage, type ErrorData, type JoinData } from './protocol.js';
+import { solveChallenge } from './challenge.js';
 import type { Session, SessionHandler } from './session.js';
 import type { WebSocketConstructor, WebSocketLike } from './types.js';
 
@@ -65,6 +66,12 @@ export function openSocketSession(
         return;
       case 'error':
         lastError = message.data;
+        return;
+      case 'challenge':
+        // The queue asks new visitors for work first; the answer goes with a second `join`.
+        void solveChallenge(message.data.challenge, () => ended).then((solution) => {
+          if (solution && !ended) send({ type: 'join', data: { ...opts.join, challenge_solution: solution } });
+        });
         return;
     }
   };

@@ -7,7 +7,11 @@
  * paused queue, then with `--generators` generator processes (loadtest/lib/generators.ts)
  * measures:
  *   1. joins/s: N sockets connect and `join`, from the first connect to the N-th `joined`;
- *   2. server RSS per socket and store bytes per waiting visitor;
+ *   2. server RSS per socket and store bytes per waiting visitor: RSS growth from the idle
+ *      servers to the servers holding every socket, both read after a full garbage collection
+ *      (through the inspector the servers are started with, lib/inspector.ts — as the bare
+ *      baseline is read after its own gc()), and also the growth 2 s after the join storm,
+ *      garbage and all;
  *   3. fan-out: the queue turns active (`--admission-rate`, by default about a quarter of the
  *      queue by the end of the window), so every tick every waiting visitor's position falls and
  *      the server pushes a `position_update` to each; deliveries/s counted by the generators over
@@ -40,6 +44,7 @@ import { nowMs } from '../lib/ws-visitor.js';
 import { runBareBaseline, type BareBaselineResult } from './lib/bare-baseline.js';
 import { nonNegativeInt, positiveInt } from './lib/cli.js';
 import { withCpuShares } from './lib/cpu.js';
+import { INSPECT_ARG, collectGarbage } from './lib/inspector.js';
 import { deliveriesIn, measureWindow, sumOf, swarmPlans } from './lib/fanout-window.js';
 import { benchStream, deleteStream } from './lib/nats-stream.js';
 import { pidListeningOn, processRssBytes } from './lib/proc.js';
@@ -167,13 +172,14 @@ async function startFleet(): Promise<ServerProcess[]> {
     JWT_ALG: jwtAlg,
     WS_MAX_SOCKETS_PER_IP: '10000000',
     ENQUEUE_RATE_LIMIT_PER_MINUTE: '0',
+    MAX_POSITIONS_PER_IP: '0',
     STATUS_RATE_LIMIT_PER_MINUTE: '0',
     POSITION_TICK_MS: String(POSITION_TICK_MS),
     SHUTDOWN_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'warn',
     ...extraServerEnv,
   };
-  const nodeArgs = profileArgs('server');
+  const nodeArgs = [INSPECT_ARG, ...profileArgs('server')];
   const started = await Promise.allSettled(
     Array.from({ length: serverCount }, (_, i) =>
       startServer({ env, nodeArgs, readyTimeoutMs: 60_000, onOutput: (line) => process.stderr.write(`[server ${i}] ${line}\n`) }),
@@ -192,6 +198,18 @@ function profileArgs(kind: 'server' | 'generator'): string[] {
 }
 
 const rssOf = async (pids: readonly number[]) => (await Promise.all(pids.map((pid) => processRssBytes(pid)))).reduce((a, b) => a + b, 0);
+
+/** Every server's memory after a full garbage collection in each. */
+async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<ServerMemory> {
+  await Promise.all(
+    fleet.map((s) => {
+      if (!s.inspectorUrl) throw new Error(`server ${s.pid} has no inspector to collect garbage through`);
+      return collectGarbage(s.inspectorUrl);
+    }),
+  );
+  await sleep(500);
+  return serverMemory(fleet.map((s) => s.pid));
+}
 
 async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
   const [rss, heapUsed, heapTotal, external] = await Promise.all([
@@ -260,7 +278,7 @@ async function run(): Promise<Results> {
       `events: ${natsUrl ? `JetStream ${stream.name} at ${natsUrl}` : 'in-process (no NATS_URL)'}; JWT ${jwtAlg}`,
   );
   await sleep(1_000);
-  const memoryBefore = await serverMemory(serverPids);
+  const memoryBefore = await collectedServerMemory(fleet);
 
   const joinTimeoutMs = joinTimeoutS * 1000;
   const timeline: TimelineSpec = { epochMs: nowMs(), bucketMs: BUCKET_MS, buckets: Math.ceil((joinTimeoutMs + 600_000) / BUCKET_MS) };
@@ -289,6 +307,8 @@ async function run(): Promise<Results> {
   if (joined < sockets) console.error(`! only ${joined} of ${sockets} sockets joined`);
   await sleep(2_000);
   const memoryAfter = await serverMemory(serverPids);
+  // What holding the sockets costs, without the join storm's garbage.
+  const memorySettled = await collectedServerMemory(fleet);
   const socketsOnServers = await serverMetric('waiting_room_websocket_connections');
   const afterJoin = await (generators as GeneratorPool).report();
   const join: JoinPhase = {
@@ -352,17 +372,22 @@ async function run(): Promise<Results> {
     redisVersion,
     join,
     socketsOnServers,
-    memoryPerSocket: {
-      rss: (memoryAfter.rss - memoryBefore.rss) / joined,
-      heapUsed: (memoryAfter.heapUsed - memoryBefore.heapUsed) / joined,
-      heapTotal: (memoryAfter.heapTotal - memoryBefore.heapTotal) / joined,
-      external: (memoryAfter.external - memoryBefore.external) / joined,
-    },
+    memoryPerSocket: growthPerSocket(memoryBefore, memorySettled, joined),
+    memoryPerSocketAfterJoins: growthPerSocket(memoryBefore, memoryAfter, joined),
     store,
     fanout,
     reports,
     baseline,
     baselineError,
+  };
+}
+
+function growthPerSocket(before: ServerMemory, after: ServerMemory, sockets: number): ServerMemory {
+  return {
+    rss: (after.rss - before.rss) / sockets,
+    heapUsed: (after.heapUsed - before.heapUsed) / sockets,
+    heapTotal: (after.heapTotal - before.heapTotal) / sockets,
+    external: (after.external - before.external) / sockets,
   };
 }
 

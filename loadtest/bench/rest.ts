@@ -115,6 +115,7 @@ async function run(): Promise<Results> {
       TICKET_SECRET: randomBytes(32).toString('base64url'),
       IP_SALT: randomBytes(12).toString('base64url'),
       ENQUEUE_RATE_LIMIT_PER_MINUTE: '0',
+      MAX_POSITIONS_PER_IP: '0',
       STATUS_RATE_LIMIT_PER_MINUTE: '0',
       LOG_LEVEL: 'warn',
     },

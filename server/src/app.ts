@@ -1,6 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { createDefaultBotClassifier } from './abuse/bot-classifier.js';
+import { createProofOfWorkChallenge } from './abuse/challenge.js';
+import { createJoinGuard } from './abuse/join-guard.js';
 import { ConfigError, type Config } from './config/config.js';
 import { createJetStreamEventBus } from './events/jetstream.js';
 import { createMemoryEventBus } from './events/memory.js';
@@ -8,8 +11,10 @@ import { createPublisher } from './events/publisher.js';
 import type { EventBus } from './events/types.js';
 import { createClientIpResolver, hashIp } from './http/client-ip.js';
 import { createIpRateLimiter } from './http/rate-limit.js';
-import { mountRoutes, type MountedRoute } from './http/router.js';
+import { mountRoutes, type MountedRoute, type RequestContext } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
+import { originRoutes } from './http/routes/origin.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { systemRoutes, type HealthReport } from './http/routes/system.js';
 import { visitorRoutes } from './http/routes/visitor.js';
 import { waitingPageRoutes } from './http/routes/waiting-page.js';
@@ -18,6 +23,8 @@ import { buildBrowserBundle } from '../../client-sdk/build/bundle.js';
 import { assertNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createDashboardFeed } from './realtime/dashboard-feed.js';
+import { mountDashboardSocket } from './realtime/dashboard-socket.js';
 import { createHub } from './realtime/hub.js';
 import { mountWebSocket } from './realtime/ws-server.js';
 import { startAdmissionLoop } from './services/admission-loop.js';
@@ -141,6 +148,25 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   const ipSalt = config.ipSalt ?? randomBytes(16).toString('base64url');
   if (!config.ipSalt && redis) log.warn('IP_SALT is not set: per-IP limits are not shared between nodes');
 
+  const guard = createJoinGuard({
+    metrics,
+    maxPositionsPerIp: config.maxPositionsPerIp,
+    challenge:
+      config.joinChallenge === 'pow'
+        ? createProofOfWorkChallenge({
+            secret: new TextEncoder().encode(ticketSecret),
+            difficulty: config.joinChallengeDifficulty,
+            ttlSeconds: config.joinChallengeTtlSeconds,
+            clock,
+          })
+        : undefined,
+    challengeTtlSeconds: config.joinChallengeTtlSeconds,
+    classifier: config.botTarpit
+      ? createDefaultBotClassifier({ userAgentPattern: config.botUserAgentPattern, maxStrikes: config.botMaxStrikes, redis })
+      : undefined,
+    redis,
+  });
+
   const queues = createQueueDirectory({
     store,
     publish,
@@ -155,6 +181,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     publish,
     metrics,
     ticketReuseMinRemainingMs: (config.ticketTtlSeconds * 1000) / 2,
+    guard,
     clock,
   });
   const sessions = createSessionService({ store, queues, tokens, publish, metrics });
@@ -165,6 +192,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     log,
     tickMs: config.admissionTickMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    pruneIpLimits: config.maxPositionsPerIp > 0,
   });
   const startedAt = Date.now();
   let bundle: Promise<string> | undefined;
@@ -192,6 +220,8 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   });
   const resolveClientIp = createClientIpResolver(config.trustedProxies);
   const enqueueLimiter = createIpRateLimiter({ name: 'enqueue', pointsPerMinute: config.enqueueRateLimitPerMinute, redis, metrics });
+  const statusLimiter = createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics });
+  const ipKey = (ctx: RequestContext) => hashIp(ctx.clientIp, ipSalt);
 
   async function health(): Promise<HealthReport> {
     const storeUp = await store.ping().catch(() => false);
@@ -210,13 +240,13 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     app,
     [
       ...systemRoutes({ version: VERSION, nodeId, startedAt, health, jwks: () => tokens.jwks(), registry: metrics.registry }),
-      ...visitorRoutes({
-        positions,
+      ...visitorRoutes({ positions, sessions, isAdmin: admin.matches, ipKey, enqueueLimiter, guard, statusLimiter }),
+      ...originRoutes({
         sessions,
-        isAdmin: admin.matches,
-        ipKey: (ctx) => hashIp(ctx.clientIp, ipSalt),
-        enqueueLimiter,
-        statusLimiter: createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics }),
+        publicUrl: config.publicUrl,
+        cookieName: config.sessionCookieName,
+        ipKey,
+        limiter: statusLimiter,
       }),
       ...adminRoutes({ admin, queues, sessions, store, tokens, onQueueCreated: loop.track }),
       ...waitingPageRoutes({
@@ -226,6 +256,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
         autoCreate: config.queueAutoCreate,
         bundle: browserBundle,
       }),
+      ...dashboardRoutes(),
     ],
     { logger: log, metrics, maxBodyBytes: config.maxBodyBytes, resolveClientIp },
   );
@@ -237,10 +268,27 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     nodeNumber,
     ipKey: (peer, forwardedFor) => hashIp(resolveClientIp(peer, forwardedFor), ipSalt),
     joinLimiter: enqueueLimiter,
+    guard,
     maxSocketsPerIp: config.wsMaxSocketsPerIp,
     idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     maxBackpressureBytes: config.wsMaxBackpressureBytes,
     joinTimeoutMs: config.wsJoinTimeoutMs,
+  });
+
+  const dashboardSocket = mountDashboardSocket(app, {
+    feed: () => dashboard,
+    checkKey: admin.enabled ? admin.matchesKey : undefined,
+    log,
+  });
+  const dashboard = createDashboardFeed({
+    store,
+    queues,
+    bus,
+    publish,
+    log,
+    nodeId,
+    localSockets: () => hub.socketsByQueue(),
+    broadcast: dashboardSocket.broadcast,
   });
 
   const listenSocket = await listenWithRetry(app, config.host, config.port, config.listenRetryMs, log);
@@ -258,7 +306,9 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     close() {
       closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
+        dashboardSocket.stop();
         await hub.drain();
+        dashboard.close();
         sockets.stop();
         clearInterval(busGauge);
         const deadline = Date.now() + config.shutdownTimeoutMs;

@@ -74,8 +74,10 @@ export interface Results {
   redisVersion: string;
   join: JoinPhase;
   socketsOnServers: number;
-  /** Growth per joined socket, all servers: RSS, and of it the V8 heap (used, reserved). */
+  /** Growth per joined socket, all servers, both readings after a full GC: RSS, and of it the V8 heap (used, reserved). */
   memoryPerSocket: ServerMemory;
+  /** The same, read 2 s after the last join (the join storm's garbage not yet collected). */
+  memoryPerSocketAfterJoins: ServerMemory;
   store: StoreFigures;
   fanout: FanoutPhase;
   reports: SwarmReport[];
@@ -140,6 +142,7 @@ export function printReport(r: Results, run: RunSettings): void {
         ['server RSS bytes per socket', round(r.memoryPerSocket.rss, 0), `≤ ${TARGETS.serverRssBytesPerSocket}`, verdict(r.memoryPerSocket.rss <= TARGETS.serverRssBytesPerSocket)],
         ['  V8 heap used / reserved, bytes per socket', `${round(r.memoryPerSocket.heapUsed, 0)} / ${round(r.memoryPerSocket.heapTotal, 0)}`, '', ''],
         ['  Node external memory, bytes per socket', round(r.memoryPerSocket.external, 0), '', ''],
+        ['  RSS 2 s after the last join (storm garbage), bytes per socket', round(r.memoryPerSocketAfterJoins.rss, 0), '', ''],
         ['bare uWS RSS bytes per socket', round(b?.rssBytesPerSocket ?? NaN, 0), '', ''],
         [`store bytes per visitor (MEMORY USAGE, ${r.store.keys} keys)`, round(r.store.bytesPerVisitor, 1), `≤ ${TARGETS.storeBytesPerVisitor}`, verdict(r.store.bytesPerVisitor <= TARGETS.storeBytesPerVisitor)],
       ],
@@ -202,6 +205,8 @@ export function printReport(r: Results, run: RunSettings): void {
       server_heap_used_bytes_per_socket: round(r.memoryPerSocket.heapUsed, 0),
       server_heap_total_bytes_per_socket: round(r.memoryPerSocket.heapTotal, 0),
       server_external_bytes_per_socket: round(r.memoryPerSocket.external, 0),
+      server_rss_bytes_per_socket_after_joins: round(r.memoryPerSocketAfterJoins.rss, 0),
+      server_heap_total_bytes_per_socket_after_joins: round(r.memoryPerSocketAfterJoins.heapTotal, 0),
       bare_rss_bytes_per_socket: round(b?.rssBytesPerSocket ?? NaN, 0),
       store_bytes_per_visitor: round(r.store.bytesPerVisitor, 1),
       store_bytes_per_visitor_by_key: Object.fromEntries(Object.entries(r.store.byKind).map(([k, v]) => [k, round(v, 1)])),

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { inspectorUrlOf } from './inspector.js';
 
 /** The repository root (loadtest/bench/lib -> ../../..). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,6 +47,8 @@ export interface ServerProcess {
   readonly origin: string;
   readonly port: number;
   readonly pid: number;
+  /** The V8 inspector's URL when the server was started with `--inspect` (lib/inspector.ts). */
+  readonly inspectorUrl: string | undefined;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null if killed). */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -90,7 +93,12 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   const host = opts.host ?? '127.0.0.1';
   const port = opts.env.PORT ? Number(opts.env.PORT) : await freePort(host);
   const origin = `http://${host}:${port}`;
-  const sink = opts.onOutput ?? ((line: string) => process.stderr.write(`[server] ${line}\n`));
+  const output = opts.onOutput ?? ((line: string) => process.stderr.write(`[server] ${line}\n`));
+  let inspectorUrl: string | undefined;
+  const sink = (line: string) => {
+    inspectorUrl ??= inspectorUrlOf(line);
+    output(line);
+  };
 
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.entry ?? SERVER_ENTRY], {
     cwd: REPO_ROOT,
@@ -128,5 +136,5 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
     throw err;
   }
   if (child.pid === undefined) throw new Error('the server process has no pid');
-  return { origin, port, pid: child.pid, stop };
+  return { origin, port, pid: child.pid, inspectorUrl, stop };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { DEFAULT_BOT_USER_AGENT_PATTERN } from '../abuse/bot-classifier.js';
 
 /**
  * The only reader of process.env. Every setting is validated once at start-up; a bad value
@@ -75,6 +76,29 @@ const schema = z.object({
   WAITING_PAGE_TEMPLATE: z.string().min(1).optional(),
   WAITING_PAGE_STRINGS: z.string().min(1).optional(),
   NATS_STREAM_MAX_AGE_SECONDS: intIn(60, 30 * 86_400).default(3_600),
+  PUBLIC_URL: optionalUrl(['http:', 'https:']),
+  SESSION_COOKIE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cookie name of letters, digits, _ and -')
+    .default('wr_session'),
+  MAX_POSITIONS_PER_IP: intIn(0, 1_000_000).default(20),
+  JOIN_CHALLENGE: z.enum(['off', 'pow']).default('off'),
+  JOIN_CHALLENGE_DIFFICULTY: intIn(1, 32).default(16),
+  JOIN_CHALLENGE_TTL_SECONDS: intIn(10, 3_600).default(120),
+  BOT_TARPIT: bool.default(false),
+  BOT_USER_AGENT_PATTERN: z
+    .string()
+    .min(1)
+    .refine((v) => {
+      try {
+        new RegExp(v, 'i');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a valid regular expression')
+    .default(DEFAULT_BOT_USER_AGENT_PATTERN),
+  BOT_MAX_STRIKES: intIn(0, 1_000_000).default(10),
 });
 
 export type TrustedProxy = { kind: 'ip'; address: string } | { kind: 'cidr'; network: string; prefix: number };
@@ -119,6 +143,16 @@ export interface Config {
   waitingPageTemplate: string | undefined;
   waitingPageStrings: string | undefined;
   natsStreamMaxAgeSeconds: number;
+  /** The waiting room's public base URL; /verify's waiting page URLs start with it ('' = a path). */
+  publicUrl: string;
+  sessionCookieName: string;
+  maxPositionsPerIp: number;
+  joinChallenge: 'off' | 'pow';
+  joinChallengeDifficulty: number;
+  joinChallengeTtlSeconds: number;
+  botTarpit: boolean;
+  botUserAgentPattern: RegExp;
+  botMaxStrikes: number;
 }
 
 /** Every environment variable the server reads (docs and the compose check use this list). */
@@ -203,5 +237,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     waitingPageTemplate: e.WAITING_PAGE_TEMPLATE,
     waitingPageStrings: e.WAITING_PAGE_STRINGS,
     natsStreamMaxAgeSeconds: e.NATS_STREAM_MAX_AGE_SECONDS,
+    publicUrl: e.PUBLIC_URL ?? '',
+    sessionCookieName: e.SESSION_COOKIE_NAME,
+    maxPositionsPerIp: e.MAX_POSITIONS_PER_IP,
+    joinChallenge: e.JOIN_CHALLENGE,
+    joinChallengeDifficulty: e.JOIN_CHALLENGE_DIFFICULTY,
+    joinChallengeTtlSeconds: e.JOIN_CHALLENGE_TTL_SECONDS,
+    botTarpit: e.BOT_TARPIT,
+    botUserAgentPattern: new RegExp(e.BOT_USER_AGENT_PATTERN, 'i'),
+    botMaxStrikes: e.BOT_MAX_STRIKES,
   });
 }

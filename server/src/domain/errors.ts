@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   QUEUE_FULL: 503,
   MAINTENANCE_MODE: 503,
   SERVICE_UNAVAILABLE: 503,
+  /** A new place needs the answer to a join challenge first (docs/ABUSE.md). */
+  CHALLENGE_REQUIRED: 428,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -48,6 +48,8 @@ export interface QueueConfig {
   session_duration_seconds: number;
   heartbeat_interval_seconds: number;
   heartbeat_timeout_seconds: number;
+  /** Does activity (POST /sessions/{id}/activity) extend a session? Off: sessions end on time. */
+  session_renewal: boolean;
   status: QueueStatus;
   queueing_method: QueueingMethod;
   /** Admit a joining visitor at once while nobody waits and the limits have room. */
@@ -74,6 +76,7 @@ export function defaultQueueSettings(id: string, targetUrl: string): QueueSettin
     session_duration_seconds: 600,
     heartbeat_interval_seconds: 30,
     heartbeat_timeout_seconds: 60,
+    session_renewal: true,
     status: 'active',
     queueing_method: 'fifo',
     queue_only_when_needed: false,

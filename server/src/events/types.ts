@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'queue.resumed',
   // What the broadcaster needs: one per change of a queue's wait set, in store-version order.
   'queue.progress',
+  // What the dashboard needs: each node's open sockets in a queue, now and then (dashboard-feed.ts).
+  'queue.sockets',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

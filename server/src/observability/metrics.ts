@@ -25,6 +25,18 @@ export function createMetrics() {
       labelNames: queueLabel,
       registers: [registry],
     }),
+    maxActiveUsers: new Gauge({
+      name: 'waiting_room_max_active_users',
+      help: 'Configured max_active_users (admission stops while active sessions reach it)',
+      labelNames: queueLabel,
+      registers: [registry],
+    }),
+    queueStatus: new Gauge({
+      name: 'waiting_room_queue_status',
+      help: '1 for the queue\'s current status (active admits; paused and maintenance do not), 0 for the others',
+      labelNames: ['queue_id', 'status'] as const,
+      registers: [registry],
+    }),
     heartbeatsReceived: new Counter({
       name: 'waiting_room_heartbeats_received_total',
       help: 'Heartbeats received from visitors (REST)',
@@ -60,9 +72,21 @@ export function createMetrics() {
       labelNames: ['queue_id', 'reason'] as const,
       registers: [registry],
     }),
+    joinChallenges: new Counter({
+      name: 'waiting_room_join_challenges_total',
+      help: 'Join challenges, by outcome (issued, solved, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    tarpittedJoins: new Counter({
+      name: 'waiting_room_tarpitted_joins_total',
+      help: 'Joins of suspected bots sent to the endless queue, by reason',
+      labelNames: ['queue_id', 'reason'] as const,
+      registers: [registry],
+    }),
     sessionsEnded: new Counter({
       name: 'waiting_room_sessions_ended_total',
-      help: 'Sessions ended, by reason (expired, terminated)',
+      help: 'Sessions ended, by reason (expired, released by their holder, terminated by an operator)',
       labelNames: ['queue_id', 'reason'] as const,
       registers: [registry],
     }),
@@ -104,6 +128,12 @@ export function createMetrics() {
       help: 'Exact-rank snapshots read from the store after a gap in the change feed',
       registers: [registry],
     }),
+    backgroundFailures: new Counter({
+      name: 'waiting_room_background_task_failures_total',
+      help: 'Failed runs of the admission loop\'s tasks (admit, sweep, gauges, list-queues): usually the store is unreachable',
+      labelNames: ['task'] as const,
+      registers: [registry],
+    }),
     storeLatency: new Histogram({
       name: 'waiting_room_store_operation_duration_seconds',
       help: 'Latency of store operations',
@@ -115,6 +145,13 @@ export function createMetrics() {
       name: 'waiting_room_http_request_duration_seconds',
       help: 'HTTP request latency',
       labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    wsJoinDuration: new Histogram({
+      name: 'waiting_room_websocket_join_duration_seconds',
+      help: 'Time from a socket\'s join to its answer (joined, admitted, challenge or error), by outcome',
+      labelNames: ['outcome'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),

@@ -282,6 +282,11 @@ export function createHub(opts: HubOptions) {
       pushGone(room, visitor, 'left');
     },
 
+    /** Open sockets per queue on this node (the dashboard adds up every node's). */
+    socketsByQueue(): Map<string, number> {
+      return new Map([...rooms.values()].map((room) => [room.queueId, room.tracker.size]));
+    },
+
     socketCount(): number {
       let n = 0;
       for (const room of rooms.values()) n += room.tracker.size;

@@ -75,6 +75,10 @@ const joinData = z
   .object({
     token: z.string().min(1).max(2048).optional(),
     priority_grant: z.string().min(1).max(2048).optional(),
+    challenge_solution: z
+      .object({ token: z.string().min(1).max(1024), nonce: z.string().min(1).max(64) })
+      .strict()
+      .optional(),
   })
   .strict();
 

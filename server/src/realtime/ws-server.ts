@@ -1,3 +1,5 @@
+import { ChallengeRequiredError, type JoinGuard } from '../abuse/join-guard.js';
+import type { ChallengeSolution } from '../abuse/challenge.js';
 import { AppError } from '../domain/errors.js';
 import { isValidQueueId } from '../domain/queue.js';
 import type { IpRateLimiter } from '../http/rate-limit.js';
@@ -41,6 +43,8 @@ class ClientSocket implements Connection {
     public address: Address,
     /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it, then drop it. */
     public upgradeTicket: string | undefined,
+    /** Read by a new place's abuse checks only; dropped once joined. */
+    public userAgent: string | undefined,
     private readonly maxBackpressureBytes: number,
   ) {}
 
@@ -72,6 +76,7 @@ export interface WsServerOptions {
   /** Salted IP hash of a peer address (same as the REST limits). */
   ipKey: (peer: string, forwardedFor: string | undefined) => string;
   joinLimiter: IpRateLimiter;
+  guard: JoinGuard;
   maxSocketsPerIp: number;
   idleTimeoutSeconds: number;
   maxBackpressureBytes: number;
@@ -112,11 +117,23 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     if (closeAfter) socket.close(closeCodeFor(appError.code), appError.message.slice(0, 120));
   }
 
-  async function join(data: ClientSocket, ticket: string | undefined, grant: string | undefined) {
+  async function join(
+    data: ClientSocket,
+    ticket: string | undefined,
+    grant: string | undefined,
+    challengeSolution?: ChallengeSolution,
+  ) {
     awaitingJoin.delete(data);
     data.state = 'joining';
+    const stopTimer = metrics.wsJoinDuration.startTimer();
+    const client = { ipKey: data.address.ipHash, userAgent: data.userAgent };
     try {
-      if (!ticket) await opts.joinLimiter.consume(data.address.ipHash);
+      if (!ticket) {
+        await opts.joinLimiter.consume(client.ipKey).catch(async (err: unknown) => {
+          await opts.guard.refused(client);
+          throw err;
+        });
+      }
       const result = await opts.positions.join({
         queueId: data.queueId,
         priority: 0,
@@ -124,13 +141,16 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         isAdmin: false,
         priorityGrant: grant,
         holder: opts.nodeNumber,
+        client,
+        challengeSolution,
       });
       if (data.closed) {
         // The socket went away while joining: start the grace period of the place it got.
-        if (result.view.status === 'waiting') await hub.abandon(data.queueId, result.view.position_id);
+        if (result.view.status === 'waiting' && !result.tarpit) await hub.abandon(data.queueId, result.view.position_id);
         return;
       }
       data.positionId = result.view.position_id;
+      data.userAgent = undefined; // only a new place's checks read it
       if (result.view.status === 'admitted') {
         data.send({
           type: 'admitted',
@@ -142,12 +162,28 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
           },
         });
         data.close(CLOSE.ADMITTED, 'admitted');
+        stopTimer({ outcome: 'admitted' });
         return;
       }
       data.state = 'waiting';
+      stopTimer({ outcome: 'joined' });
+      if (result.tarpit) {
+        // A suspected bot: its place lives in its ticket only; nothing to track or detach.
+        data.positionId = undefined;
+        data.send({ type: 'joined', data: { ...result.view, resumed: !result.created } });
+        return;
+      }
       hub.attach(data.queueId, data, result.view, result.tracking!, !result.created);
     } catch (err) {
       data.state = 'new';
+      if (err instanceof ChallengeRequiredError && !data.closed) {
+        // The socket stays open for the answer: a `join` with challenge_solution, in time.
+        stopTimer({ outcome: 'challenge' });
+        data.send({ type: 'challenge', data: { challenge: err.challenge, reason: err.reason } });
+        awaitingJoin.set(data, Date.now());
+        return;
+      }
+      stopTimer({ outcome: 'error' });
       fail(data, err, true);
     }
   }
@@ -157,12 +193,17 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     switch (message.type) {
       case 'join':
         if (data.state !== 'new') throw new AppError('INVALID_REQUEST', 'Already joined on this connection');
-        void join(data, message.data?.token, message.data?.priority_grant);
+        void join(data, message.data?.token, message.data?.priority_grant, message.data?.challenge_solution);
         return;
       case 'heartbeat':
         // The open socket is the heartbeat; accepted for clients that send one anyway.
         return;
       case 'leave':
+        if (data.state === 'waiting' && !data.positionId) {
+          // A tarpitted bot leaves as a visitor would; there is nothing to remove.
+          data.send({ type: 'expired', data: { reason: 'left' } });
+          return data.close(CLOSE.NORMAL, 'left');
+        }
         if (data.state !== 'waiting' || !data.positionId) {
           throw new AppError('INVALID_REQUEST', 'Not waiting in a queue on this connection');
         }
@@ -185,6 +226,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const authorization = req.getHeader('authorization');
+      const userAgent = req.getHeader('user-agent') || undefined;
       const ipHash = opts.ipKey(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for') || undefined);
       const refuse = (status: string, code: string, message: string) => {
         res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
@@ -196,7 +238,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         return refuse('429 Too Many Requests', 'RATE_LIMITED', 'Too many open connections from this address');
       }
       const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-      const client = new ClientSocket(queueId, address ?? { ipHash, sockets: 0 }, bearer, opts.maxBackpressureBytes);
+      const client = new ClientSocket(queueId, address ?? { ipHash, sockets: 0 }, bearer, userAgent, opts.maxBackpressureBytes);
       res.upgrade<UserData>({ client }, key, protocol, extensions, context);
     },
 

@@ -1,4 +1,4 @@
-import { sessionIdOf } from '../domain/queue.js';
+import { QUEUE_STATUSES, sessionIdOf } from '../domain/queue.js';
 import type { Publish } from '../events/publisher.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -13,6 +13,8 @@ export interface AdmissionLoopOptions {
   sweepIntervalMs: number;
   /** Most admissions one script call makes (the bucket usually allows far fewer). */
   maxBatch?: number;
+  /** Forget, step by step with the sweep, addresses with no position waiting (MAX_POSITIONS_PER_IP). */
+  pruneIpLimits?: boolean;
 }
 
 const QUEUE_LIST_REFRESH_MS = 2_000;
@@ -36,7 +38,10 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
       if (busy || stopped) return;
       busy = true;
       const p = fn()
-        .catch((err: unknown) => log.warn({ err, task: name }, 'background task failed'))
+        .catch((err: unknown) => {
+          metrics.backgroundFailures.inc({ task: name });
+          log.warn({ err, task: name }, 'background task failed');
+        })
         .finally(() => {
           busy = false;
           running.delete(p);
@@ -78,7 +83,15 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
     );
   }
 
+  let pruneStep = 0;
+
   async function sweepAll() {
+    if (opts.pruneIpLimits) {
+      // Each node starts at a random step, so several nodes share the cycle instead of repeating it.
+      pruneStep ||= Math.floor(Math.random() * 1e6);
+      pruneStep++;
+      for (const queueId of queueIds) await store.pruneIpLimits(queueId, pruneStep);
+    }
     for (const queueId of queueIds) {
       const stopTimer = metrics.cleanupDuration.startTimer();
       const result = await store.sweep(queueId);
@@ -102,7 +115,10 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
       const [counts, config] = await Promise.all([store.stats(queueId), store.getQueue(queueId)]);
       metrics.queueLength.set({ queue_id: queueId }, counts.waiting);
       metrics.activeSessions.set({ queue_id: queueId }, counts.active);
-      if (config) metrics.admissionRate.set({ queue_id: queueId }, config.admission_rate_per_minute);
+      if (!config) continue;
+      metrics.admissionRate.set({ queue_id: queueId }, config.admission_rate_per_minute);
+      metrics.maxActiveUsers.set({ queue_id: queueId }, config.max_active_users);
+      for (const status of QUEUE_STATUSES) metrics.queueStatus.set({ queue_id: queueId, status }, status === config.status ? 1 : 0);
     }
   }
 

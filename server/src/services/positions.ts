@@ -1,3 +1,7 @@
+import type { JoinClient } from '../abuse/bot-classifier.js';
+import type { ChallengeSolution } from '../abuse/challenge.js';
+import type { JoinGuard } from '../abuse/join-guard.js';
+import { newTarpitPlace, tarpitView } from '../abuse/tarpit.js';
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError, forbidden } from '../domain/errors.js';
 import { MAX_LANE, sessionIdOf, type QueueConfig } from '../domain/queue.js';
@@ -32,6 +36,9 @@ export interface JoinRequest {
   metadata?: Record<string, unknown>;
   /** A node number: the place is held by this node's open socket (connection = heartbeat). */
   holder?: number;
+  /** Who asks (for the abuse checks of a new place; none without it). */
+  client?: JoinClient;
+  challengeSolution?: ChallengeSolution;
 }
 
 /** What the broadcaster needs to keep a waiting visitor's position exact. */
@@ -45,6 +52,8 @@ export interface JoinResult {
   created: boolean;
   view: PositionView;
   tracking?: Tracking;
+  /** A suspected bot's made-up place (abuse/tarpit.ts): nothing to track, nothing in the store. */
+  tarpit?: true;
 }
 
 export interface PositionServiceDeps {
@@ -55,6 +64,8 @@ export interface PositionServiceDeps {
   metrics: Metrics;
   /** A presented ticket with more life than this left is handed back instead of re-signed. */
   ticketReuseMinRemainingMs: number;
+  /** Abuse checks of new places (per-IP limit, challenge, bot tarpit); none without it. */
+  guard?: JoinGuard;
   clock?: () => number;
 }
 
@@ -155,8 +166,8 @@ export function createPositionService(deps: PositionServiceDeps) {
   }
 
   async function verifyHeld(queueId: string, token: string) {
-    const { positionId, expiresAt } = await tokens.verifyTicket(token, queueId);
-    return { positionId, held: { token, expiresAt } };
+    const { positionId, expiresAt, tarpit } = await tokens.verifyTicket(token, queueId);
+    return { positionId, held: { token, expiresAt }, tarpit };
   }
 
   async function leavePosition(queueId: string, positionId: string): Promise<LeaveResult> {
@@ -179,7 +190,8 @@ export function createPositionService(deps: PositionServiceDeps) {
     async join(req: JoinRequest): Promise<JoinResult> {
       const queue = await queues.resolve(req.queueId);
       if (req.ticket) {
-        const { positionId, held } = await verifyHeld(queue.id, req.ticket);
+        const { positionId, held, tarpit } = await verifyHeld(queue.id, req.ticket);
+        if (tarpit) return { created: false, view: await tarpitView(tokens, queue, positionId, tarpit, clock()), tarpit: true };
         const state =
           req.holder === undefined
             ? await store.getPosition(queue.id, positionId)
@@ -193,11 +205,21 @@ export function createPositionService(deps: PositionServiceDeps) {
         }
       }
       const lane = await laneFor(req);
+      const { guard } = deps;
+      // The admin key is trusted: its joins (operators' tools) meet no abuse checks.
+      const client = req.isAdmin ? undefined : req.client;
+      if (guard && client && (await guard.screen(queue.id, client, req.challengeSolution))) {
+        const place = newTarpitPlace(clock());
+        return { created: true, view: await tarpitView(tokens, queue, place.positionId, place.claims, clock()), tarpit: true };
+      }
       const positionId = await nextPositionId(queue.id);
+      const ipLimit = client && guard?.ipLimit(client);
       // Only used by the store while a shuffled pre-queue is open (its clock decides).
       const key = queue.event?.shuffle_prequeue ? drawKey(queue.event.seed, positionId) : undefined;
-      const result = await store.enqueue(queue.id, positionId, lane, req.holder, key);
+      const result = await store.enqueue(queue.id, positionId, lane, req.holder, ipLimit, key);
       switch (result.kind) {
+        case 'ip_limit':
+          throw await (guard as JoinGuard).positionsLimited(queue.id, client as JoinClient, result.waiting);
         case 'rejected':
           metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'closed' });
           throw new AppError('QUEUE_CLOSED', 'This queue is closed to new visitors (sold out or not open)', {
@@ -247,21 +269,25 @@ export function createPositionService(deps: PositionServiceDeps) {
 
     async status(queueId: string, ticket: string): Promise<PositionView> {
       const queue = await queues.resolve(queueId);
-      const { positionId, held } = await verifyHeld(queue.id, ticket);
+      const { positionId, held, tarpit } = await verifyHeld(queue.id, ticket);
+      if (tarpit) return tarpitView(tokens, queue, positionId, tarpit, clock());
       return viewOf(queue, positionId, await store.getPosition(queue.id, positionId), held);
     },
 
     async heartbeat(queueId: string, ticket: string): Promise<PositionView> {
       const queue = await queues.resolve(queueId);
-      const { positionId, held } = await verifyHeld(queue.id, ticket);
-      const state = await store.heartbeat(queue.id, positionId);
+      const { positionId, held, tarpit } = await verifyHeld(queue.id, ticket);
       metrics.heartbeatsReceived.inc();
+      if (tarpit) return tarpitView(tokens, queue, positionId, tarpit, clock());
+      const state = await store.heartbeat(queue.id, positionId);
       return viewOf(queue, positionId, state, held);
     },
 
     async leave(queueId: string, ticket: string): Promise<LeaveResult> {
       const queue = await queues.resolve(queueId);
-      const { positionId } = await verifyHeld(queue.id, ticket);
+      const { positionId, tarpit } = await verifyHeld(queue.id, ticket);
+      // A bot leaving the tarpit is told what a visitor is told; there is nothing to remove.
+      if (tarpit) return { position_id: positionId, queue_id: queue.id, status: 'cancelled' };
       return leavePosition(queue.id, positionId);
     },
 

@@ -61,6 +61,7 @@ export const queueSettingsSchema = z
     session_duration_seconds: z.number().int().min(1).max(86_400 * 7),
     heartbeat_interval_seconds: z.number().int().min(1).max(3_600),
     heartbeat_timeout_seconds: z.number().int().min(1).max(86_400),
+    session_renewal: z.boolean(),
     status: z.enum(QUEUE_STATUSES),
     queueing_method: z.enum(QUEUEING_METHODS),
     queue_only_when_needed: z.boolean(),

@@ -43,3 +43,17 @@ export function assertDrawKey(key: number): void {
 export function assertLotterySeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 1 || seed >= LOTTERY_MODULUS) throw new RangeError(`invalid lottery seed: ${seed}`);
 }
+
+/** An IP key is stored as a hash field beside comma-separated ids: no commas, and short. */
+export function assertIpLimit(limit: { key: string; max: number } | undefined): void {
+  if (limit === undefined) return;
+  if (!/^[^,\s]{1,64}$/.test(limit.key)) throw new RangeError(`invalid IP key: ${JSON.stringify(limit.key)}`);
+  if (!Number.isSafeInteger(limit.max) || limit.max < 1) throw new RangeError(`invalid IP limit: ${limit.max}`);
+}
+
+/** History buckets and retention: whole milliseconds, a bucket at least 100 ms. */
+export function assertHistoryWindow(bucketMs: number, retainMs: number, sockets: number): void {
+  if (!Number.isSafeInteger(bucketMs) || bucketMs < 100) throw new RangeError(`invalid history bucket: ${bucketMs}`);
+  if (!Number.isSafeInteger(retainMs) || retainMs < bucketMs) throw new RangeError(`invalid history retention: ${retainMs}`);
+  if (!Number.isSafeInteger(sockets) || sockets < 0) throw new RangeError(`invalid socket count: ${sockets}`);
+}

@@ -46,6 +46,8 @@ export interface QueueKeys {
   nodes: string;
   /** list: 'lane:id' of each drawn pre-queue arrival of the current event, for the audit */
   draw: string;
+  /** zset: bucket start (ms) -> one dashboard history sample (record-history-5.lua) */
+  hist: string;
 }
 
 /** Throws on an id that could break the key layout; the HTTP layer validates ids before this. */
@@ -69,6 +71,7 @@ export function queueKeys(queueId: string): QueueKeys {
     ver: `${base}ver`,
     nodes: `${base}nodes`,
     draw: `${base}draw`,
+    hist: `${base}hist`,
   };
 }
 
@@ -97,3 +100,31 @@ export function positionIdsOfBlock(block: number): string[] {
   for (let n = block * HEARTBEAT_SHARD_SIZE; n < (block + 1) * HEARTBEAT_SHARD_SIZE; n++) ids.push(n.toString(36));
   return ids;
 }
+
+/**
+ * Per-IP concurrent positions (IpLimit in types.ts): the waiting position ids of each client IP
+ * key live in one of this many small hashes per queue, picked by a hash of the IP key. Small
+ * hashes stay listpack-encoded (up to 128 fields) while a queue holds up to ~400,000 distinct
+ * addresses, so an address costs ~30 bytes instead of the ~70 of one big hash table.
+ */
+export const IP_LIMIT_BUCKETS = 4096;
+
+/** The bucket of an IP key: FNV-1a, so every node and both stores agree without a library. */
+export function ipLimitBucketOf(ipKey: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ipKey.length; i++) {
+    h ^= ipKey.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % IP_LIMIT_BUCKETS;
+}
+
+/** hash: IP key -> comma-separated ids of that address's positions (a superset of those still waiting). */
+export function ipLimitBucketKey(queueId: string, bucket: number): string {
+  assertQueueId(queueId);
+  return `${KEY_PREFIX}{${queueId}}:ip:${bucket.toString(36)}`;
+}
+
+/** Buckets one pruneIpLimits step visits, and the steps of a whole cycle. */
+export const IP_LIMIT_BUCKETS_PER_PRUNE_STEP = 64;
+export const IP_LIMIT_PRUNE_STEPS = IP_LIMIT_BUCKETS / IP_LIMIT_BUCKETS_PER_PRUNE_STEP;

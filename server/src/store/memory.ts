@@ -19,18 +19,21 @@ import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
 import { DRAW_SPAN, effectiveMode } from '../domain/schedule.js';
 import {
   assertDrawKey,
+  assertHistoryWindow,
   assertHolder,
+  assertIpLimit,
   assertLane,
   assertLeaseTtl,
   assertLotterySeed,
   assertMaxBatch,
   assertRankIds,
 } from './arguments.js';
-import { assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
+import { IP_LIMIT_PRUNE_STEPS, assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
 import type {
   Admission,
   Departure,
+  HistorySample,
   PositionState,
   QueueCounts,
   QueueStore,
@@ -84,7 +87,11 @@ interface QueueState {
   /** node number -> lease expiry (ms) */
   leases: Map<number, number>;
   idBlocks: number;
+  /** IP key -> ids of that address's positions (a superset of those still waiting), as the Redis buckets. */
+  ipPositions: Map<string, string[]>;
   counters: { enqueued: number; admitted: number; expired: number; cancelled: number; sessionsEnded: number };
+  /** Dashboard samples, one per bucket (bucket start ms), oldest first. */
+  history: { bucket: number; sample: HistorySample }[];
 }
 
 /** First index whose entry is not below [key, id] (entries sorted by key, then id). */
@@ -127,7 +134,9 @@ function newQueueState(): QueueState {
     version: 0,
     leases: new Map(),
     idBlocks: 0,
+    ipPositions: new Map(),
     counters: { enqueued: 0, admitted: 0, expired: 0, cancelled: 0, sessionsEnded: 0 },
+    history: [],
   };
 }
 
@@ -288,9 +297,10 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       return positionIdsOfBlock(++stateOf(queueId).idBlocks);
     },
 
-    async enqueue(queueId, positionId, lane, holder, drawKey) {
+    async enqueue(queueId, positionId, lane, holder, ipLimit, drawKey) {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
+      assertIpLimit(ipLimit);
       if (drawKey !== undefined) assertDrawKey(drawKey);
       heartbeatShardOf(positionId); // rejects ids the store never hands out, as the Redis store does
       const q = find(queueId);
@@ -311,6 +321,12 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
           return { kind: 'admitted', sessionExpiresAt, now: t };
         }
         if (q.waiting.size >= config.max_queue_size) return { kind: 'queue_full' };
+        // Only ids still waiting count: admitted, departed and expired ones drop out by themselves.
+        if (ipLimit) {
+          const live = (q.ipPositions.get(ipLimit.key) ?? []).filter((id) => q.waiting.has(id));
+          if (live.length >= ipLimit.max) return { kind: 'ip_limit', waiting: live.length };
+          q.ipPositions.set(ipLimit.key, [...live, positionId]);
+        }
         const drawn = mode.drawArrivals && drawKey !== undefined;
         w = { lane, key: drawn ? drawKey - DRAW_SPAN : ++q.seq, deadlineSec: 0, holder: null };
         if (drawn) q.draw.push(`${lane}:${positionId}`);
@@ -328,6 +344,21 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
 
     async drawEntries(queueId) {
       return [...(find(queueId)?.draw ?? [])];
+    },
+
+    async pruneIpLimits(queueId, step) {
+      const q = find(queueId);
+      // One whole pass per cycle of steps, as often as the Redis store covers every bucket.
+      if (!q || Math.abs(Math.trunc(step)) % IP_LIMIT_PRUNE_STEPS !== 0) return 0;
+      let removed = 0;
+      for (const [key, ids] of q.ipPositions) {
+        const live = ids.filter((id) => q.waiting.has(id));
+        if (live.length === 0) {
+          q.ipPositions.delete(key);
+          removed++;
+        } else if (live.length < ids.length) q.ipPositions.set(key, live);
+      }
+      return removed;
     },
 
     async getPosition(queueId, positionId) {
@@ -493,10 +524,12 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     async touchSession(queueId, positionId) {
       const q = find(queueId);
       const t = now();
-      if (!q?.config || liveSession(q, positionId, t) === null) return null;
+      const current = q?.config ? liveSession(q, positionId, t) : null;
+      if (!q?.config || current === null) return null;
+      if (q.config.session_renewal === false) return { positionId, expiresAt: current, now: t, renewed: false };
       const expiresAt = t + Math.floor(q.config.session_duration_seconds * 1000);
       startSession(q, positionId, expiresAt);
-      return { positionId, expiresAt, now: t };
+      return { positionId, expiresAt, now: t, renewed: true };
     },
 
     async endSession(queueId, positionId) {
@@ -526,6 +559,40 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         version: q.version,
         now: t,
       };
+    },
+
+    async recordHistory(queueId, bucketMs, retainMs, sockets) {
+      assertHistoryWindow(bucketMs, retainMs, sockets);
+      const q = find(queueId);
+      if (!q?.config) return false;
+      const t = now();
+      const bucket = t - (t % bucketMs);
+      if (q.history.at(-1)?.bucket === bucket) return false;
+      let active = 0;
+      for (const expires of q.active.values()) if (expires > t) active++;
+      q.history.push({
+        bucket,
+        sample: {
+          at: t,
+          waiting: q.waiting.size,
+          active,
+          sockets,
+          totalEnqueued: q.counters.enqueued,
+          totalAdmitted: q.counters.admitted,
+          totalExpired: q.counters.expired,
+          totalCancelled: q.counters.cancelled,
+          totalSessionsEnded: q.counters.sessionsEnded,
+          admissionRatePerMinute: q.config.admission_rate_per_minute,
+          status: q.config.status,
+        },
+      });
+      const keepFrom = q.history.findIndex((h) => h.bucket >= bucket - retainMs);
+      if (keepFrom > 0) q.history.splice(0, keepFrom);
+      return true;
+    },
+
+    async history(queueId, sinceMs) {
+      return (find(queueId)?.history ?? []).filter((h) => h.bucket >= sinceMs).map((h) => ({ ...h.sample }));
     },
 
     ping: async () => true,

@@ -8,7 +8,9 @@ import type { QueueConfig, QueueSettings } from '../domain/queue.js';
 import { lotterySeed } from '../domain/admission.js';
 import {
   assertDrawKey,
+  assertHistoryWindow,
   assertHolder,
+  assertIpLimit,
   assertLane,
   assertLeaseTtl,
   assertLotterySeed,
@@ -20,6 +22,10 @@ import {
   QUEUES_KEY,
   heartbeatShardKey,
   heartbeatShardOf,
+  IP_LIMIT_BUCKETS_PER_PRUNE_STEP,
+  IP_LIMIT_PRUNE_STEPS,
+  ipLimitBucketKey,
+  ipLimitBucketOf,
   positionIdsOfBlock,
   queueKeys,
 } from './keys.js';
@@ -32,13 +38,22 @@ import {
   hashToConfig,
   parseCounts,
   parseExpired,
+  parseHistorySample,
   parsePositionState,
   parseWaitingFacts,
   StoreReplyError,
 } from './replies.js';
 import { registerScripts } from './scripts.js';
 import { planSweep } from './sweep-plan.js';
-import type { AdmitResult, EnqueueResult, QueueStore, RankSnapshot, SessionState, SweepResult } from './types.js';
+import type {
+  AdmitResult,
+  EnqueueResult,
+  QueueStore,
+  RankSnapshot,
+  SessionState,
+  SessionTouch,
+  SweepResult,
+} from './types.js';
 
 export interface RedisQueueStoreOptions {
   /** Used only when the store opens its own connection from a URL. */
@@ -89,12 +104,14 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       return positionIdsOfBlock(await client.incr(queueKeys(queueId).ids));
     },
 
-    async enqueue(queueId, positionId, lane, holder, drawKey): Promise<EnqueueResult> {
+    async enqueue(queueId, positionId, lane, holder, ipLimit, drawKey): Promise<EnqueueResult> {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
+      assertIpLimit(ipLimit);
       if (drawKey !== undefined) assertDrawKey(drawKey);
       const k = queueKeys(queueId);
       const shard = heartbeatShardOf(positionId);
+      const ipBucket = ipLimitBucketKey(queueId, ipLimit ? ipLimitBucketOf(ipLimit.key) : 0);
       const raw = await scripts.enqueue(
         [
           k.cfg,
@@ -108,8 +125,9 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
           k.active,
           k.bucket,
           k.draw,
+          ipBucket,
         ],
-        [positionId, lane, shard, holder ?? 0, drawKey ?? -1],
+        [positionId, lane, shard, holder ?? 0, ipLimit?.key ?? '', ipLimit?.max ?? 0, drawKey ?? -1],
       );
       const reply = asArray(raw, 'enqueue');
       switch (reply[0]) {
@@ -117,6 +135,8 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
           return { kind: 'queued', ...parseWaitingFacts(reply, 'enqueue') };
         case 'admitted':
           return { kind: 'admitted', sessionExpiresAt: asNumber(reply[1], 'enqueue'), now: asNumber(reply[2], 'enqueue') };
+        case 'ip_limit':
+          return { kind: 'ip_limit', waiting: asNumber(reply[1], 'enqueue') };
         case 'rejected':
         case 'queue_full':
         case 'maintenance':
@@ -129,6 +149,13 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
 
     async drawEntries(queueId) {
       return client.lrange(queueKeys(queueId).draw, 0, -1);
+    },
+
+    async pruneIpLimits(queueId, step) {
+      const k = queueKeys(queueId);
+      const first = (Math.abs(Math.trunc(step)) % IP_LIMIT_PRUNE_STEPS) * IP_LIMIT_BUCKETS_PER_PRUNE_STEP;
+      const buckets = Array.from({ length: IP_LIMIT_BUCKETS_PER_PRUNE_STEP }, (_, i) => ipLimitBucketKey(queueId, first + i));
+      return asNumber(await scripts.pruneIpLimits([k.wait, ...buckets], []), 'pruneIpLimits');
     },
 
     async getPosition(queueId, positionId) {
@@ -246,18 +273,24 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
     },
 
     async getSession(queueId, positionId): Promise<SessionState | null> {
-      const [score, now] = await Promise.all([client.zscore(queueKeys(queueId).active, positionId), storeNow()]);
-      const expiresAt = asNullableNumber(score, 'getSession');
-      // A session past its expiry has ended, even before admit removes it.
-      return expiresAt !== null && expiresAt > now ? { positionId, expiresAt, now } : null;
+      // One script, one round trip: /verify reads this on every request to the origin.
+      const raw = await scripts.getSession([queueKeys(queueId).active], [positionId]);
+      if (raw === null) return null;
+      const reply = asArray(raw, 'getSession');
+      return { positionId, expiresAt: asNumber(reply[0], 'getSession'), now: asNumber(reply[1], 'getSession') };
     },
 
-    async touchSession(queueId, positionId) {
+    async touchSession(queueId, positionId): Promise<SessionTouch | null> {
       const k = queueKeys(queueId);
       const raw = await scripts.touchSession([k.cfg, k.active], [positionId]);
       if (raw === null) return null;
       const reply = asArray(raw, 'touchSession');
-      return { positionId, expiresAt: asNumber(reply[0], 'touchSession'), now: asNumber(reply[1], 'touchSession') };
+      return {
+        positionId,
+        expiresAt: asNumber(reply[0], 'touchSession'),
+        now: asNumber(reply[1], 'touchSession'),
+        renewed: asNumber(reply[2], 'touchSession') === 1,
+      };
     },
 
     async endSession(queueId, positionId) {
@@ -268,6 +301,18 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
     async stats(queueId) {
       const k = queueKeys(queueId);
       return parseCounts(await scripts.stats([k.wait, k.active, k.admlog, k.stats, k.ver], []));
+    },
+
+    async recordHistory(queueId, bucketMs, retainMs, sockets) {
+      assertHistoryWindow(bucketMs, retainMs, sockets);
+      const k = queueKeys(queueId);
+      const raw = await scripts.recordHistory([k.hist, k.wait, k.active, k.stats, k.cfg], [bucketMs, retainMs, sockets]);
+      return asNumber(raw, 'recordHistory') === 1;
+    },
+
+    async history(queueId, sinceMs) {
+      const members = await client.zrangebyscore(queueKeys(queueId).hist, Math.floor(sinceMs), '+inf');
+      return members.map(parseHistorySample);
     },
 
     async ping() {

@@ -12,7 +12,7 @@ import {
   type QueueStatus,
   type QueueingMethod,
 } from '../domain/queue.js';
-import type { PositionState, QueueCounts, SweepResult, WaitingFacts } from './types.js';
+import type { HistorySample, PositionState, QueueCounts, SweepResult, WaitingFacts } from './types.js';
 
 export class StoreReplyError extends Error {
   constructor(what: string, reply: unknown) {
@@ -111,7 +111,7 @@ const NUMERIC_FIELDS = [
 
 /**
  * The scripts read the event, lane weights and flags as flat hash fields (queue-mode.lua,
- * lanes.lua): event times in ms, '' for "none", booleans as '1'/'0', weights as "w0,w1,w2,w3".
+ * lanes.lua): event times in ms, '' for "none", booleans as 'true'/'false', weights as "w0,w1,w2,w3".
  */
 function eventToHash(event: QueueEvent | null): Record<string, string> {
   const ms = (iso: string | undefined) => (iso === undefined ? '' : String(Date.parse(iso)));
@@ -122,7 +122,7 @@ function eventToHash(event: QueueEvent | null): Record<string, string> {
     event_method: event?.queueing_method ?? '',
     event_rate: event?.admission_rate_per_minute?.toString() ?? '',
     event_max_active: event?.max_active_users?.toString() ?? '',
-    event_shuffle: event?.shuffle_prequeue ? '1' : '0',
+    event_shuffle: String(event?.shuffle_prequeue ?? false),
     event_seed: event?.seed ?? '',
     event_seed_commitment: event?.seed_commitment ?? '',
   };
@@ -139,7 +139,7 @@ function hashToEvent(hash: Record<string, string>): QueueEvent | null {
     queueing_method: method === '' ? null : asMethod(method),
     admission_rate_per_minute: hash.event_rate ? asNumber(hash.event_rate, 'queue config event_rate') : null,
     max_active_users: hash.event_max_active ? asNumber(hash.event_max_active, 'queue config event_max_active') : null,
-    shuffle_prequeue: hash.event_shuffle === '1',
+    shuffle_prequeue: parseFlag(hash.event_shuffle, false, 'queue config event_shuffle'),
     seed_commitment: hash.event_seed_commitment ?? '',
     seed: hash.event_seed ?? '',
   };
@@ -159,8 +159,6 @@ export function configToHashArgs(config: Partial<QueueConfig>): string[] {
       for (const [f, v] of Object.entries(eventToHash(value as QueueEvent | null))) args.push(f, v);
     } else if (field === 'lane_weights') {
       args.push(field, value === null ? '' : (value as LaneWeights).join(','));
-    } else if (typeof value === 'boolean') {
-      args.push(field, value ? '1' : '0');
     } else {
       args.push(field, String(value));
     }
@@ -195,13 +193,42 @@ export function hashToConfig(raw: unknown): QueueConfig | null {
     name: hash.name ?? '',
     target_url: hash.target_url ?? '',
     ...numbers,
+    session_renewal: parseFlag(hash.session_renewal, true, 'queue config session_renewal'),
     status: status as QueueStatus,
     queueing_method: asMethod(hash.queueing_method ?? 'fifo'),
-    queue_only_when_needed: hash.queue_only_when_needed === '1',
+    queue_only_when_needed: parseFlag(hash.queue_only_when_needed, false, 'queue config queue_only_when_needed'),
     lane_weights: weights as LaneWeights | null,
     lane0_min_share: hash.lane0_min_share ? asNumber(hash.lane0_min_share, 'queue config lane0_min_share') : 0,
     event: hashToEvent(hash),
     created_at: hash.created_at ?? '',
     updated_at: hash.updated_at ?? '',
+  };
+}
+
+/** A boolean config field ('true' / 'false' in the hash); missing = the default (queues made before the field existed). */
+function parseFlag(value: string | undefined, fallback: boolean, what: string): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new StoreReplyError(what, value);
+}
+
+/** A member of the history zset (record-history-5.lua): colon-separated, the status last. */
+export function parseHistorySample(member: string): HistorySample {
+  const parts = member.split(':');
+  const status = parts[10];
+  if (parts.length !== 11 || !QUEUE_STATUSES.includes(status as QueueStatus)) throw new StoreReplyError('history', member);
+  const n = (i: number) => asNumber(parts[i], 'history');
+  return {
+    at: n(0),
+    waiting: n(1),
+    active: n(2),
+    sockets: n(3),
+    totalEnqueued: n(4),
+    totalAdmitted: n(5),
+    totalExpired: n(6),
+    totalCancelled: n(7),
+    totalSessionsEnded: n(8),
+    admissionRatePerMinute: n(9),
+    status: status as QueueStatus,
   };
 }

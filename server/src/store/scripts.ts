@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-export const SCRIPT_VERSION = 4;
+export const SCRIPT_VERSION = 5;
 
 const SCRIPT_DIR = new URL('./scripts/', import.meta.url);
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
@@ -19,7 +19,8 @@ const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
 const SCRIPT_FILES = {
   createQueue: 'create-queue-1',
   updateQueue: 'update-queue-2',
-  enqueue: 'enqueue-11',
+  enqueue: 'enqueue-12',
+  pruneIpLimits: 'prune-ip-limits-n',
   getPosition: 'get-position-4',
   heartbeat: 'heartbeat-6',
   leave: 'leave-4',
@@ -30,9 +31,11 @@ const SCRIPT_FILES = {
   ranks: 'ranks-2',
   admit: 'admit-7',
   sweep: 'sweep-n',
+  getSession: 'get-session-1',
   touchSession: 'touch-session-2',
   endSession: 'end-session-2',
   stats: 'stats-5',
+  recordHistory: 'record-history-5',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

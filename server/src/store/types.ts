@@ -1,4 +1,4 @@
-import type { QueueConfig, QueueSettings } from '../domain/queue.js';
+import type { QueueConfig, QueueSettings, QueueStatus } from '../domain/queue.js';
 
 /**
  * The authoritative queue state. Two implementations — Redis (DragonFly) and in-memory — pass
@@ -25,16 +25,31 @@ export interface QueueStore {
   /**
    * Adds a waiting position in `lane`, atomically checking the queue's status, method and size.
    * With `holder` (a node number from registerNode) the position is held by that node's open
-   * socket instead of by heartbeat deadlines. `drawKey` (domain/schedule.ts drawKey) places an
-   * arrival during a shuffled pre-queue. Passthrough, and queue_only_when_needed with room,
-   * admit at once (`admitted`); `reject` refuses a new position.
+   * socket instead of by heartbeat deadlines. With `ipLimit` a new position is refused
+   * (`ip_limit`) while that address already has `max` positions waiting. `drawKey`
+   * (domain/schedule.ts drawKey) places an arrival during a shuffled pre-queue. Passthrough, and
+   * queue_only_when_needed with room, admit at once (`admitted`); `reject` refuses a new position.
    */
-  enqueue(queueId: string, positionId: string, lane: number, holder?: number, drawKey?: number): Promise<EnqueueResult>;
+  enqueue(
+    queueId: string,
+    positionId: string,
+    lane: number,
+    holder?: number,
+    ipLimit?: IpLimit,
+    drawKey?: number,
+  ): Promise<EnqueueResult>;
   /**
    * The current event's drawn pre-queue arrivals as `lane:position_id`, in arrival order (the
    * audit list: the order they are admitted in is recomputed from it and the revealed seed).
    */
   drawEntries(queueId: string): Promise<string[]>;
+  /**
+   * One step of forgetting addresses none of whose positions wait any more (memory only: the
+   * limit never counts a position that stopped waiting). `step` is any counter the caller
+   * advances; IP_LIMIT_PRUNE_STEPS consecutive steps cover the whole queue. Returns how many
+   * addresses were forgotten.
+   */
+  pruneIpLimits(queueId: string, step: number): Promise<number>;
   /** Where a position stands, without side effects. */
   getPosition(queueId: string, positionId: string): Promise<PositionState>;
   /** As getPosition, and renews the heartbeat deadline of a waiting position. */
@@ -73,13 +88,30 @@ export interface QueueStore {
   /** One step of the heartbeat sweeper: expires waiting positions past their deadline. */
   sweep(queueId: string): Promise<SweepResult>;
 
+  /** A live session (one round trip: /verify calls it per origin request); null when not active. */
   getSession(queueId: string, positionId: string): Promise<SessionState | null>;
-  /** Activity: the session now ends session_duration_seconds from now. Null when not active. */
-  touchSession(queueId: string, positionId: string): Promise<SessionState | null>;
+  /**
+   * Activity: the session now ends session_duration_seconds from now, unless the queue's
+   * session_renewal is off (then `renewed: false` and the expiry stays). Null when not active.
+   */
+  touchSession(queueId: string, positionId: string): Promise<SessionTouch | null>;
   /** Ends a session at once (revoke / early release); false when it was not active. */
   endSession(queueId: string, positionId: string): Promise<boolean>;
 
   stats(queueId: string): Promise<QueueCounts>;
+
+  // The dashboard's history: one sample of a queue's counts per bucket of time, kept in the
+  // store so every node sees the same past whatever its uptime (docs/DASHBOARD.md).
+
+  /**
+   * Records the queue's counts, read at the store's time, as the sample of the current bucket
+   * (`bucketMs` long) unless the bucket has one already: N nodes calling it every bucket make one
+   * sample. `sockets` is the caller's view of the open sockets (not in the store). Samples older
+   * than `retainMs` are dropped. False when the bucket had its sample or the queue does not exist.
+   */
+  recordHistory(queueId: string, bucketMs: number, retainMs: number, sockets: number): Promise<boolean>;
+  /** The samples recorded at or after `sinceMs` (store clock), oldest first. */
+  history(queueId: string, sinceMs: number): Promise<HistorySample[]>;
   /** Is the store reachable? (health) */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -102,10 +134,18 @@ export interface WaitingFacts {
   now: number;
 }
 
+/** Per-IP concurrent positions: `key` is the client's (salted, hashed) address. */
+export interface IpLimit {
+  key: string;
+  /** Most positions of this address waiting at once (>= 1). */
+  max: number;
+}
+
 export type EnqueueResult =
   | ({ kind: 'queued' } & WaitingFacts)
   | { kind: 'admitted'; sessionExpiresAt: number; now: number }
   | { kind: 'rejected' }
+  | { kind: 'ip_limit'; waiting: number }
   | { kind: 'queue_full' }
   | { kind: 'maintenance' }
   | { kind: 'no_queue' };
@@ -167,6 +207,11 @@ export interface SessionState {
   now: number;
 }
 
+export interface SessionTouch extends SessionState {
+  /** False when the queue's session_renewal is off: the session still ends at expiresAt. */
+  renewed: boolean;
+}
+
 export interface QueueCounts {
   waiting: number;
   active: number;
@@ -180,4 +225,19 @@ export interface QueueCounts {
   /** The wait set's version (see Departure). */
   version: number;
   now: number;
+}
+
+/** One history sample: the counts of a queue at `at` (store clock, ms). Totals only grow. */
+export interface HistorySample {
+  at: number;
+  waiting: number;
+  active: number;
+  sockets: number;
+  totalEnqueued: number;
+  totalAdmitted: number;
+  totalExpired: number;
+  totalCancelled: number;
+  totalSessionsEnded: number;
+  admissionRatePerMinute: number;
+  status: QueueStatus;
 }

@@ -42,6 +42,12 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const MIN_TICKET_SECRET_BYTES = 32;
 /** Re-pushing an admission (reconnect, status poll) must not re-sign: RS256 manages ~2.5k/s. */
 const SESSION_TOKEN_CACHE_SIZE = 10_000;
+/**
+ * An origin gated by /verify presents the same session token on every request; an RS256
+ * verification costs ~100 µs. A token string that verified once always verifies (only its
+ * expiry changes with time, and that is checked on every hit), so its claims are remembered.
+ */
+const VERIFIED_SESSION_CACHE_SIZE = 10_000;
 
 export interface TokenServiceOptions {
   /** Shared by every node; signs tickets and priority grants. At least 32 bytes. */
@@ -65,6 +71,16 @@ export interface VerifiedTicket {
   positionId: string;
   /** ms since the epoch */
   expiresAt: number;
+  /** Set on a suspected bot's ticket: its place exists only in the ticket (abuse/tarpit.ts). */
+  tarpit?: TarpitClaims;
+}
+
+/** The made-up place of a tarpitted visitor, carried in its ticket (claim `tp`). */
+export interface TarpitClaims {
+  /** The position it was shown at join. */
+  start: number;
+  /** When it joined, ms since the epoch. */
+  since: number;
 }
 
 export interface SessionClaims {
@@ -88,7 +104,8 @@ export interface VerifiedGrant {
 }
 
 export interface TokenService {
-  signTicket(queueId: string, positionId: string): Promise<SignedTicket>;
+  /** With `tarpit`, a suspected bot's ticket: never accepted where a real place is needed. */
+  signTicket(queueId: string, positionId: string, tarpit?: TarpitClaims): Promise<SignedTicket>;
   verifyTicket(token: string, queueId: string): Promise<VerifiedTicket>;
   signSession(claims: SessionClaims): Promise<string>;
   /** Without `queueId` any of our queues is accepted (e.g. `/api/v1/sessions/{id}`). */
@@ -112,6 +129,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   const nowSeconds = () => Math.floor(clock() / 1000);
   const verifyKeys = new Map(signingKeys.keys.map((k) => [k.kid, k.verifyKey]));
   const sessionTokens = createLru<Promise<string>>(SESSION_TOKEN_CACHE_SIZE);
+  const verifiedSessions = createLru<SessionClaims>(VERIFIED_SESSION_CACHE_SIZE);
 
   const resolveSessionKey: JWTVerifyGetKey = (header) => {
     const key = header.kid === undefined ? undefined : verifyKeys.get(header.kid);
@@ -217,18 +235,23 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   }
 
   return {
-    async signTicket(queueId, positionId) {
+    async signTicket(queueId, positionId, tarpit) {
       const exp = nowSeconds() + ticketTtlSeconds;
-      const token = signShared('ticket', { qid: queueId }, positionId, exp);
+      const claims = tarpit ? { qid: queueId, tp: [tarpit.start, tarpit.since] } : { qid: queueId };
+      const token = signShared('ticket', claims, positionId, exp);
       return { token, expiresAt: exp * 1000 };
     },
 
     async verifyTicket(token, queueId) {
       const payload = verifyShared('ticket', token, ['sub']);
       expectQueue('ticket', payload, queueId);
-      const { sub, exp } = payload;
+      const { sub, exp, tp } = payload;
       if (typeof sub !== 'string' || sub === '' || exp === undefined) throw unauthorized('invalid ticket');
-      return { positionId: sub, expiresAt: exp * 1000 };
+      if (tp === undefined) return { positionId: sub, expiresAt: exp * 1000 };
+      if (!Array.isArray(tp) || tp.length !== 2 || !tp.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+        throw unauthorized('invalid ticket');
+      }
+      return { positionId: sub, expiresAt: exp * 1000, tarpit: { start: tp[0] as number, since: tp[1] as number } };
     },
 
     signSession(claims) {
@@ -252,12 +275,20 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     },
 
     async verifySession(token, queueId) {
+      const known = verifiedSessions.get(token);
+      // Past its exp (as jose judges it, with the same tolerance) a known token takes the full path and its error.
+      if (known && Math.floor(known.expiresAt / 1000) > nowSeconds() - CLOCK_TOLERANCE_SECONDS) {
+        if (queueId !== undefined && known.queueId !== queueId) throw unauthorized(`${LABELS.session} is for another queue`);
+        return known;
+      }
       const payload = await verifySessionJwt(token);
       const qid = expectQueue('session', payload, queueId);
       const { sub, pid, exp } = payload;
       if (typeof sub !== 'string' || typeof pid !== 'string' || exp === undefined)
         throw unauthorized('invalid session token');
-      return { queueId: qid, positionId: pid, sessionId: sub, expiresAt: exp * 1000 };
+      const claims = Object.freeze({ queueId: qid, positionId: pid, sessionId: sub, expiresAt: exp * 1000 });
+      verifiedSessions.set(token, claims);
+      return claims;
     },
 
     async signGrant(claims) {

@@ -29,6 +29,7 @@ describe('waiting page in Chromium', () => {
       JWT_PRIVATE_KEY_FILE: SIGNING_KEY_FILE,
       IP_SALT: 'test-salt-0123',
       ENQUEUE_RATE_LIMIT_PER_MINUTE: '0',
+      MAX_POSITIONS_PER_IP: '0',
       POSITION_TICK_MS: '250',
     });
     await waitForHealth(node.url, server);

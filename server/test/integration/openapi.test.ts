@@ -338,6 +338,17 @@ describe('docs/openapi.yaml', () => {
     expectDocumented('GET', '/favicon.ico', await call(`${node.url}/favicon.ico`));
   });
 
+  it('the operator dashboard’s page and files answer as documented', async () => {
+    for (const path of ['/admin', '/admin/dashboard.js', '/admin/dashboard.css']) {
+      const file = await fetch(`${node.url}${path}`);
+      expect((await file.text()).length).toBeGreaterThan(1000);
+      expectDocumented('GET', path, { status: file.status, headers: file.headers, body: {} });
+      const cached = await call(`${node.url}${path}`, { headers: { 'if-none-match': file.headers.get('etag') ?? '' } });
+      expect(cached.status).toBe(304);
+      expectDocumented('GET', path, cached);
+    }
+  });
+
   it('a rate-limited enqueue answers as documented, and every operation was exercised', async () => {
     const q = uniqueQueueId('oa');
     const limited = await waitFor(async () => {

@@ -89,7 +89,7 @@ describe.each(implementations)('queueing conformance: $name', ({ redis, create }
 
   async function enqueueAll(queueId: string, list: string[], lane = 0, key?: (id: string) => number) {
     for (const id of list) {
-      const r = await store.enqueue(queueId, id, lane, undefined, key?.(id));
+      const r = await store.enqueue(queueId, id, lane, undefined, undefined, key?.(id));
       expect(r.kind).toBe('queued');
     }
   }
@@ -294,7 +294,7 @@ describe.each(implementations)('queueing conformance: $name', ({ redis, create }
       await sleep(Math.max(0, Date.parse(event.starts_at) - (await store.now())) + 50);
       // Live: the queue's own `reject` is overridden by the event (fifo), and its cap of 4 holds.
       const late = (await ids(id, 9))[8] as string;
-      expect((await store.enqueue(id, late, 0, key(late))).kind).toBe('queued');
+      expect((await store.enqueue(id, late, 0, undefined, undefined, key(late))).kind).toBe('queued');
       const admitted = [];
       for (let i = 0; i < 5; i++) {
         await sleep(5);
@@ -311,11 +311,11 @@ describe.each(implementations)('queueing conformance: $name', ({ redis, create }
       const now = await store.now();
       const id = await newQueue({ ...FAST, queueing_method: 'reject', event: eventAt(now, { prequeue: 800, start: 900, end: 1000 }) });
       const [a, b, c] = (await ids(id, 3)) as [string, string, string];
-      expect(await store.enqueue(id, a, 0, 5)).toEqual({ kind: 'rejected' });
+      expect(await store.enqueue(id, a, 0, undefined, undefined, 5)).toEqual({ kind: 'rejected' });
       await sleep(Math.max(0, now + 820 - (await store.now())));
-      expect((await store.enqueue(id, b, 0, 5)).kind).toBe('queued');
+      expect((await store.enqueue(id, b, 0, undefined, undefined, 5)).kind).toBe('queued');
       await sleep(Math.max(0, now + 1050 - (await store.now())));
-      expect(await store.enqueue(id, c, 0, 5)).toEqual({ kind: 'rejected' });
+      expect(await store.enqueue(id, c, 0, undefined, undefined, 5)).toEqual({ kind: 'rejected' });
     });
 
     it('a new seed empties the draw list; the same draw keeps it', async () => {

@@ -17,7 +17,10 @@ import {
 } from '../../src/domain/queue.js';
 import {
   HEARTBEAT_SHARD_SIZE,
+  IP_LIMIT_PRUNE_STEPS,
   QUEUES_KEY,
+  ipLimitBucketKey,
+  ipLimitBucketOf,
   heartbeatShardKey,
   heartbeatShardOf,
   queueKeys,
@@ -386,6 +389,24 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect(await store.stats(id)).toMatchObject({ active: 0, totalSessionsEnded: 1 });
     });
 
+    it('keeps the expiry on activity when the queue has session_renewal off, and renews once it is on', async () => {
+      const id = await newQueue({ admission_rate_per_minute: 6000, session_duration_seconds: 60, session_renewal: false });
+      expect((await store.getQueue(id))?.session_renewal).toBe(false);
+      const [p] = await enqueueMany(id, 1);
+      await primeBucket(id);
+      const step = await store.admit(id, 1);
+      const startedUntil = step.now + 60_000;
+      await sleep(20);
+      const kept = await store.touchSession(id, p as string);
+      expect(kept).toMatchObject({ positionId: p, expiresAt: startedUntil, renewed: false });
+      expect(await store.getSession(id, p as string)).toMatchObject({ expiresAt: startedUntil });
+
+      expect((await store.updateQueue(id, { session_renewal: true }, new Date().toISOString()))?.session_renewal).toBe(true);
+      const renewed = await store.touchSession(id, p as string);
+      expect(renewed).toMatchObject({ renewed: true, expiresAt: (renewed?.now ?? 0) + 60_000 });
+      expect(renewed?.expiresAt).toBeGreaterThan(startedUntil);
+    });
+
     it('lets a visitor leave once, reporting the score it had and the version it made', async () => {
       const id = await newQueue();
       const [a, b] = await enqueueMany(id, 2);
@@ -705,6 +726,75 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
         expect(await admin.hget(shard, y as string)).toBeNull();
         expect(Number(await admin.hget(shard, z as string))).toBeGreaterThan(0); // z: a deadline
       }
+    });
+
+    it('limits the waiting positions of one address, counting only those still waiting', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 1, admission_rate_per_minute: 6000 });
+      const limit = { key: 'ip-a', max: 2 };
+      const other = { key: 'ip-b', max: 2 };
+      const ids = await store.reservePositionIds(id);
+      const next = () => ids.shift() as string;
+      const [a, b, c] = [next(), next(), next()];
+      expect((await store.enqueue(id, a, 0, undefined, limit)).kind).toBe('queued');
+      expect((await store.enqueue(id, b, 0, 1, limit)).kind).toBe('queued');
+      const version = await versionOf(id);
+      expect(await store.enqueue(id, c, 0, undefined, limit)).toEqual({ kind: 'ip_limit', waiting: 2 });
+      // Refused: nothing changed, and nobody else is affected.
+      expect(await versionOf(id)).toBe(version);
+      expect(await store.getPosition(id, c)).toEqual({ state: 'gone' });
+      expect((await store.enqueue(id, next(), 0, undefined, other)).kind).toBe('queued');
+      expect((await store.enqueue(id, next(), 0)).kind).toBe('queued'); // no limit asked: none applied
+      // A repeat of a waiting position is not a new one: never refused.
+      expect((await store.enqueue(id, a, 0, undefined, limit)).kind).toBe('queued');
+
+      // Leave: the count falls at once.
+      await store.leave(id, a);
+      expect((await store.enqueue(id, c, 0, undefined, limit)).kind).toBe('queued');
+      expect((await store.enqueue(id, next(), 0, undefined, limit)).kind).toBe('ip_limit');
+
+      // Admission (b is at the head): the count falls at once.
+      await primeBucket(id);
+      expect((await store.admit(id, 1)).admitted.map((x) => x.positionId)).toEqual([b]);
+      const d = next();
+      expect((await store.enqueue(id, d, 0, undefined, limit)).kind).toBe('queued');
+      expect((await store.enqueue(id, next(), 0, undefined, limit)).kind).toBe('ip_limit');
+
+      // Expiry (c and d stop heartbeating): the count falls once the sweeper removed them.
+      await sleep(2_100);
+      expect(await sweepCycle(id)).toEqual(expect.arrayContaining([c, d]));
+      expect((await store.enqueue(id, next(), 0, undefined, limit)).kind).toBe('queued');
+      expect((await store.enqueue(id, next(), 0, undefined, limit)).kind).toBe('queued');
+      expect((await store.enqueue(id, next(), 0, undefined, limit)).kind).toBe('ip_limit');
+    });
+
+    it('prunes addresses with nothing waiting, and never one that still waits', async () => {
+      const id = await newQueue();
+      const [a, b, c] = (await store.reservePositionIds(id)).slice(0, 3) as [string, string, string];
+      const one = { key: 'ip-one', max: 1 };
+      const two = { key: 'ip-two', max: 2 };
+      expect((await store.enqueue(id, a, 0, undefined, one)).kind).toBe('queued');
+      expect((await store.enqueue(id, b, 0, undefined, two)).kind).toBe('queued');
+      expect((await store.enqueue(id, c, 0, undefined, two)).kind).toBe('queued');
+      await store.leave(id, a);
+      await store.leave(id, b);
+      let removed = 0;
+      for (let step = 0; step < IP_LIMIT_PRUNE_STEPS; step++) removed += await store.pruneIpLimits(id, step);
+      expect(removed).toBe(1); // ip-one; ip-two keeps c
+      const [d, e] = (await store.reservePositionIds(id)).slice(0, 2) as [string, string];
+      expect((await store.enqueue(id, d, 0, undefined, two)).kind).toBe('queued');
+      expect((await store.enqueue(id, e, 0, undefined, two))).toEqual({ kind: 'ip_limit', waiting: 2 });
+      if (redis) {
+        expect(await admin.hget(ipLimitBucketKey(id, ipLimitBucketOf('ip-one')), 'ip-one')).toBeNull();
+        expect(await admin.hget(ipLimitBucketKey(id, ipLimitBucketOf('ip-two')), 'ip-two')).toBe(`${c},${d}`);
+      }
+    });
+
+    it('refuses malformed IP limits before touching the store', async () => {
+      const id = await newQueue();
+      const [a] = (await store.reservePositionIds(id)) as [string];
+      await expect(store.enqueue(id, a, 0, undefined, { key: 'a,b', max: 1 })).rejects.toThrow(RangeError);
+      await expect(store.enqueue(id, a, 0, undefined, { key: 'ip', max: 0 })).rejects.toThrow(RangeError);
+      expect(await store.getPosition(id, a)).toEqual({ state: 'gone' });
     });
 
     it('counts everything that happened in stats', async () => {

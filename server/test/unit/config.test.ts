@@ -9,6 +9,11 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('has abuse protection off by default except the per-IP position limit', () => {
+    expect(loadConfig({})).toMatchObject({ maxPositionsPerIp: 20, joinChallenge: 'off', botTarpit: false, botMaxStrikes: 10 });
+    expect(loadConfig({ BOT_USER_AGENT_PATTERN: '^zap' }).botUserAgentPattern.test('ZAP/2.14')).toBe(true);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DRAGONFLYDB_URL: '', PORT: '' }).dragonflyUrl).toBeUndefined();
   });
@@ -24,6 +29,13 @@ describe('loadConfig', () => {
     ['TRUSTED_PROXIES', 'not-an-ip'],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['QUEUE_AUTO_CREATE', 'maybe'],
+    ['PUBLIC_URL', 'queue.example.com'],
+    ['SESSION_COOKIE_NAME', 'wr session;'],
+    ['MAX_POSITIONS_PER_IP', '-1'],
+    ['JOIN_CHALLENGE', 'captcha'],
+    ['JOIN_CHALLENGE_DIFFICULTY', '33'],
+    ['BOT_TARPIT', 'sometimes'],
+    ['BOT_USER_AGENT_PATTERN', '(unclosed'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     try {
       loadConfig({ [name]: value });

@@ -456,6 +456,20 @@ describe.each(ALGS)('session tokens (%s)', (alg) => {
     now = claims.expiresAt + 10_000;
     await expectUnauthorized(tokens.verifySession(token, QUEUE), 'session token expired');
   });
+
+  it('remembers a verified token, yet still refuses it past exp, for another queue, or altered', async () => {
+    let now = T0;
+    const tokens = service(keySet(alg), () => now);
+    const token = await tokens.signSession(claims);
+    const first = await tokens.verifySession(token, QUEUE);
+    expect(await tokens.verifySession(token, QUEUE)).toEqual(first);
+    await expectUnauthorized(tokens.verifySession(token, OTHER_QUEUE), 'session token is for another queue');
+    await expectUnauthorized(tokens.verifySession(tamper(token), QUEUE));
+    now = claims.expiresAt + 4_000; // inside the clock tolerance, as jose judges it
+    expect(await tokens.verifySession(token, QUEUE)).toEqual(first);
+    now = claims.expiresAt + 10_000;
+    await expectUnauthorized(tokens.verifySession(token, QUEUE), 'session token expired');
+  });
 });
 
 describe('priority grants', () => {

@@ -24,12 +24,15 @@ const grantBody = z
 export function createAdminCheck(adminApiKey: string | undefined) {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   const expected = adminApiKey === undefined ? undefined : digest(adminApiKey);
-  const matches = (ctx: RequestContext) => {
-    const given = ctx.headers['x-admin-key'];
-    return expected !== undefined && given !== undefined && timingSafeEqual(digest(given), expected);
-  };
+  const matchesKey = (given: string | undefined) =>
+    expected !== undefined && given !== undefined && timingSafeEqual(digest(given), expected);
+  const matches = (ctx: RequestContext) => matchesKey(ctx.headers['x-admin-key']);
   return {
+    /** Is the admin API on at all (ADMIN_API_KEY set)? */
+    enabled: expected !== undefined,
     matches,
+    /** The same check for a key that did not come in a header (the dashboard's socket). */
+    matchesKey,
     require(ctx: RequestContext) {
       if (expected === undefined) throw forbidden('The admin API is disabled: set ADMIN_API_KEY to enable it');
       if (ctx.headers['x-admin-key'] === undefined) throw unauthorized('Missing X-Admin-Key header');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JoinGuard } from '../../abuse/join-guard.js';
 import { AppError } from '../../domain/errors.js';
 import { MAX_LANE } from '../../domain/queue.js';
 import type { PositionService } from '../../services/positions.js';
@@ -14,6 +15,10 @@ const enqueueBody = z
     metadata: z
       .record(z.string().max(64), z.unknown())
       .refine((m) => JSON.stringify(m).length <= 1024, 'must be at most 1 KB of JSON')
+      .optional(),
+    challenge_solution: z
+      .object({ token: z.string().min(1).max(1024), nonce: z.string().min(1).max(64) })
+      .strict()
       .optional(),
   })
   .strict();
@@ -35,10 +40,11 @@ export interface VisitorRouteDeps {
   isAdmin: (ctx: RequestContext) => boolean;
   ipKey: (ctx: RequestContext) => string;
   enqueueLimiter: IpRateLimiter;
+  guard: JoinGuard;
   statusLimiter: IpRateLimiter;
 }
 
-/** The seed's visitor API: enqueue, status, heartbeat, leave, and admitted sessions. */
+/** The seed's visitor API: enqueue, status, heartbeat, leave, and admitted sessions (read, renew, release). */
 export function visitorRoutes(d: VisitorRouteDeps): Route[] {
   const base = '/api/v1/queues/:queue_id';
   return [
@@ -46,7 +52,11 @@ export function visitorRoutes(d: VisitorRouteDeps): Route[] {
       method: 'POST',
       pattern: `${base}/enqueue`,
       async handler(ctx) {
-        const limitHeaders = await d.enqueueLimiter.consume(d.ipKey(ctx));
+        const client = { ipKey: d.ipKey(ctx), userAgent: ctx.headers['user-agent'] };
+        const limitHeaders = await d.enqueueLimiter.consume(client.ipKey).catch(async (err: unknown) => {
+          await d.guard.refused(client);
+          throw err;
+        });
         const body = parseBody(ctx, enqueueBody);
         const { created, view } = await d.positions.join({
           queueId: pathParam(ctx, 'queue_id'),
@@ -55,6 +65,8 @@ export function visitorRoutes(d: VisitorRouteDeps): Route[] {
           isAdmin: d.isAdmin(ctx),
           priorityGrant: body.priority_grant,
           metadata: body.metadata,
+          client,
+          challengeSolution: body.challenge_solution,
         });
         return { status: created ? 201 : 200, json: view, headers: limitHeaders };
       },
@@ -92,6 +104,13 @@ export function visitorRoutes(d: VisitorRouteDeps): Route[] {
       pattern: '/api/v1/sessions/:session_id',
       async handler(ctx) {
         return { status: 200, json: await d.sessions.get(pathParam(ctx, 'session_id'), requireBearer(ctx)) };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/api/v1/sessions/:session_id',
+      async handler(ctx) {
+        return { status: 200, json: await d.sessions.release(pathParam(ctx, 'session_id'), requireBearer(ctx)) };
       },
     },
     {

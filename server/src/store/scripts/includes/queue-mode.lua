@@ -16,7 +16,7 @@ local function queue_mode(cfg_key, now)
     elseif now < start then
       mode.phase = 'prequeue'
       mode.method = 'queue_all'
-      mode.draw = c[11] == '1'
+      mode.draw = c[11] == 'true'
     elseif now < stop then
       mode.phase = 'live'
       if c[8] and c[8] ~= '' then mode.method = c[8] end

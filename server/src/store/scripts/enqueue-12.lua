@@ -8,7 +8,8 @@
   finds nobody waiting is admitted at once when the bucket, the 60 s window and
   max_active_users have room (so those limits hold as in admit). During a shuffled pre-queue the
   position is placed by its draw key (computed by the node from the event's seed) and recorded
-  in the draw list for the audit.
+  in the draw list for the audit. A per-IP limit refuses a new waiting position while that address
+  already has its most positions waiting (`ip_limit`).
 
   KEYS[1]  cfg     queue config hash
   KEYS[2]  wait    zset position id -> score (includes/lanes.lua)
@@ -21,13 +22,17 @@
   KEYS[9]  active  zset position id -> session expiry (ms)
   KEYS[10] bucket  admission token bucket hash
   KEYS[11] draw    list of 'lane:id' of the pre-queue's drawn arrivals
+  KEYS[12] ipbucket  per-IP positions bucket of ARGV[5] (any bucket of the queue when ARGV[6] is 0)
   ARGV[1] position id
   ARGV[2] lane, 0..3
   ARGV[3] heartbeat shard index of the position id
   ARGV[4] holder: the node number whose socket holds the position, 0 for none (REST)
-  ARGV[5] draw key, 0..2^39-1, or -1 when the queue has no shuffled pre-queue
+  ARGV[5] client IP key ('' for none)
+  ARGV[6] most waiting positions of that IP key, 0 for no limit
+  ARGV[7] draw key, 0..2^39-1, or -1 when the queue has no shuffled pre-queue
 
   Returns {'no_queue'} | {'maintenance'} | {'queue_full'} | {'rejected'} |
+          {'ip_limit', waiting of that IP} |
           {'admitted', session_expires_at, now} |
           {'waiting', position, score, version, queue_length, admitted_in_window,
            oldest_admission|nil, now}
@@ -38,12 +43,13 @@
 --- @include "queue-mode"
 --- @include "token-bucket"
 --- @include "lanes"
+--- @include "ip-limit"
 
 local id = ARGV[1]
 local lane = tonumber(ARGV[2])
 local shard = tonumber(ARGV[3])
 local holder = tonumber(ARGV[4])
-local draw_key = tonumber(ARGV[5])
+local draw_key = tonumber(ARGV[7])
 local now = store_now_ms()
 
 local mode = queue_mode(KEYS[1], now)
@@ -54,7 +60,7 @@ local cfg = redis.call('HMGET', KEYS[1], 'max_queue_size', 'heartbeat_timeout_se
 
 -- Is there room to admit a newcomer now, without jumping anyone? (consumes a token when so)
 local function room_now()
-  if cfg[3] ~= '1' or (mode.method ~= 'fifo' and mode.method ~= 'random') then return false end
+  if cfg[3] ~= 'true' or (mode.method ~= 'fifo' and mode.method ~= 'random') then return false end
   if redis.call('ZCARD', KEYS[2]) > 0 then return false end
   if redis.call('ZCARD', KEYS[9]) >= mode.max_active then return false end
   local count = admission_window(KEYS[6], now)
@@ -77,6 +83,11 @@ if not repeated then
     return {'admitted', expires, now}
   end
   if redis.call('ZCARD', KEYS[2]) >= tonumber(cfg[1]) then return {'queue_full'} end
+  local ip_max, ip_live = tonumber(ARGV[6]), nil
+  if ip_max > 0 then
+    ip_live = ip_waiting(KEYS[12], KEYS[2], ARGV[5])
+    if #ip_live >= ip_max then return {'ip_limit', #ip_live} end
+  end
   local score
   if mode.draw and draw_key >= 0 then
     score = (3 - lane) * LANE_STRIDE - DRAW_SPAN + draw_key
@@ -87,6 +98,7 @@ if not repeated then
   redis.call('ZADD', KEYS[2], 'NX', string.format('%d', score), id)
   redis.call('HINCRBY', KEYS[5], 'enqueued', 1)
   bump_version(KEYS[8])
+  if ip_live then ip_record(KEYS[12], ARGV[5], ip_live, id) end
   -- The sweeper skips leading empty shards; a node may enqueue into an old block after the
   -- sweeper moved past it, so pull the sweeper's low mark back down to this shard.
   local low = tonumber(redis.call('HGET', KEYS[7], 'low'))
