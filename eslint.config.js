@@ -25,6 +25,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
+    // k6 scripts run inside k6, not Node: k6's globals only (types come from @types/k6).
+    files: ['loadtest/k6/**'],
+    languageOptions: { globals: { __ENV: 'readonly', __VU: 'readonly', __ITER: 'readonly', open: 'readonly' } },
+  },
+  {
     files: ['loadtest/**', '**/test/**'],
     rules: { 'no-console': 'off' },
   },

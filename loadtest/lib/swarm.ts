@@ -77,7 +77,11 @@ export interface Swarm {
 const PACING_MS = 10;
 const MAX_ERROR_SAMPLES = 5;
 
-export function startSwarm(plan: SwarmPlan): Swarm {
+/**
+ * `hooks` (optional, in-process callers only: functions do not cross IPC) hear every visitor
+ * event after the swarm has counted it, for callers that follow visitors one by one.
+ */
+export function startSwarm(plan: SwarmPlan, hooks: VisitorObserver = {}): Swarm {
   if (plan.count > SOCKETS_PER_PROCESS * 1.3) {
     throw new RangeError(`${plan.count} sockets in one process: over its ~20,000 open files; use more generator processes`);
   }
@@ -147,22 +151,27 @@ export function startSwarm(plan: SwarmPlan): Swarm {
     opened(v) {
       open++;
       if (!plan.join) settled(v, 'ready');
+      hooks.opened?.(v);
     },
     joined(v) {
       settled(v, 'ready');
+      hooks.joined?.(v);
     },
-    positionUpdate() {
+    positionUpdate(v) {
       positionUpdates++;
       countAt(timelines.updates, nowMs());
+      hooks.positionUpdate?.(v);
     },
     admitted(v) {
       countAt(timelines.admitted, v.admittedAt);
       arrivedAt.push(v.admittedAt);
       sessionExpiresAt.push(v.admission ? Date.parse(v.admission.session_expires_at) : NaN);
       settled(v, 'admitted');
+      hooks.admitted?.(v);
     },
-    left() {
+    left(v) {
       countAt(timelines.left, nowMs());
+      hooks.left?.(v);
     },
     closed(v) {
       if (!Number.isNaN(v.openedAt) && v.openedAt >= v.connectStartedAt) open--;
@@ -170,10 +179,12 @@ export function startSwarm(plan: SwarmPlan): Swarm {
       if (v.errorCode !== undefined) noteError(v.errorCode, v.errorMessage);
       settled(v, 'failed');
       if (openingDone && open === 0) onAllClosed?.();
+      hooks.closed?.(v);
     },
-    badFrame(_v, reason) {
+    badFrame(v, reason) {
       badFrames++;
       noteError('BAD_FRAME', reason);
+      hooks.badFrame?.(v, reason);
     },
   };
 

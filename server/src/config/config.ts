@@ -81,7 +81,7 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cookie name of letters, digits, _ and -')
     .default('wr_session'),
-  MAX_POSITIONS_PER_IP: intIn(0, 1_000_000).default(20),
+  MAX_POSITIONS_PER_IP: intIn(0, 1_000_000).default(0),
   JOIN_CHALLENGE: z.enum(['off', 'pow']).default('off'),
   JOIN_CHALLENGE_DIFFICULTY: intIn(1, 32).default(16),
   JOIN_CHALLENGE_TTL_SECONDS: intIn(10, 3_600).default(120),

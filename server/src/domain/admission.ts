@@ -42,10 +42,15 @@ export function admissibleCount(l: AdmissionLimits): number {
   );
 }
 
+/** Less admission history than this says too little about the pace: the configured rate stands in. */
+const MIN_MEASURED_SPAN_MS = 5_000;
+
 /**
  * Admissions per minute actually achieved, from the admissions of the last minute: the count
- * over the time since the oldest of them (so a stop in admissions shows at once). With too few
- * samples the configured rate stands in. Never above the configured rate.
+ * over the time since the oldest of them (so a stop in admissions shows within seconds). With
+ * too few samples, or less than five seconds of them (the first seconds after admissions start,
+ * whose count over a padded span would under-state the pace several times over), the configured
+ * rate stands in. Never above the configured rate.
  */
 export function measuredRatePerMinute(
   admittedInWindow: number,
@@ -54,7 +59,8 @@ export function measuredRatePerMinute(
   configuredPerMinute: number,
 ): number {
   if (admittedInWindow < 5 || oldestInWindowMs === null) return configuredPerMinute;
-  const spanMs = Math.max(now - oldestInWindowMs, 5_000);
+  const spanMs = now - oldestInWindowMs;
+  if (spanMs < MIN_MEASURED_SPAN_MS) return configuredPerMinute;
   return Math.min(configuredPerMinute, (admittedInWindow * RATE_WINDOW_MS) / spanMs);
 }
 

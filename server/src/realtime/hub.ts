@@ -40,7 +40,8 @@ interface Visitor extends Member {
   sentPosition: number;
   sentQueueLength: number;
   sentEta: number;
-  ticketExpiresAt: number;
+  /** Seconds since the epoch: a small integer, so it needs no boxed number per visitor. */
+  ticketExpiresAtS: number;
 }
 
 interface QueueRoom {
@@ -212,9 +213,9 @@ export function createHub(opts: HubOptions) {
         visitor.sentEta = eta;
         send(visitor.conn, { type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
       }
-      if (visitor.ticketExpiresAt - now < opts.ticketRefreshBelowMs) {
+      if (visitor.ticketExpiresAtS * 1000 - now < opts.ticketRefreshBelowMs) {
         const ticket = await tokens.signTicket(room.queueId, visitor.positionId);
-        visitor.ticketExpiresAt = ticket.expiresAt;
+        visitor.ticketExpiresAtS = Math.floor(ticket.expiresAt / 1000);
         send(visitor.conn, { type: 'token_refresh', data: { token: ticket.token, expires_at: new Date(ticket.expiresAt).toISOString() } });
       }
     }
@@ -251,7 +252,7 @@ export function createHub(opts: HubOptions) {
         sentPosition: view.position,
         sentQueueLength: view.queue_length,
         sentEta: view.estimated_wait_seconds,
-        ticketExpiresAt: Date.parse(view.token_expires_at),
+        ticketExpiresAtS: Math.floor(Date.parse(view.token_expires_at) / 1000),
       });
       send(conn, { type: 'joined', data: { ...view, resumed } });
       if (room.tracker.size === 1) {

@@ -3,69 +3,13 @@ import type { ChallengeSolution } from '../abuse/challenge.js';
 import { AppError } from '../domain/errors.js';
 import { isValidQueueId } from '../domain/queue.js';
 import type { IpRateLimiter } from '../http/rate-limit.js';
-import type { TemplatedApp, WebSocket } from '../http/uws.js';
+import type { TemplatedApp } from '../http/uws.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PositionService } from '../services/positions.js';
-import type { Connection, Hub } from './hub.js';
-import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, encode, type ClientMessage, type ServerMessage } from './protocol.js';
-
-/** The sockets of one client address on this node (one record per address, not a string per socket). */
-interface Address {
-  readonly ipHash: string;
-  sockets: number;
-}
-
-/** Seconds since this module loaded: small integers, so per-socket times stay unboxed. */
-const EPOCH_MS = Date.now();
-const nowSeconds = () => Math.floor((Date.now() - EPOCH_MS) / 1000);
-
-/**
- * A socket's protocol state and the `Connection` the hub sends through: one object with its
- * methods on the prototype (no closures per socket). uWS copies the user data's own properties
- * onto its socket object, so the user data is just a reference to this.
- */
-interface UserData {
-  client: ClientSocket;
-}
-
-class ClientSocket implements Connection {
-  ws: WebSocket<UserData> | undefined = undefined;
-  state: 'new' | 'joining' | 'waiting' | 'done' = 'new';
-  positionId: string | undefined = undefined;
-  closed = false;
-  badFrames = 0;
-  framesInWindow = 0;
-  windowStart = nowSeconds();
-
-  constructor(
-    readonly queueId: string,
-    public address: Address,
-    /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it, then drop it. */
-    public upgradeTicket: string | undefined,
-    /** Read by a new place's abuse checks only; dropped once joined. */
-    public userAgent: string | undefined,
-    private readonly maxBackpressureBytes: number,
-  ) {}
-
-  send(message: ServerMessage): void {
-    const ws = this.ws;
-    if (this.closed || !ws) return;
-    ws.send(encode(message), false);
-    // A consumer that cannot keep up is dropped; it reconnects (transient) and resumes.
-    if (!this.closed && ws.getBufferedAmount() > this.maxBackpressureBytes) {
-      this.closed = true;
-      ws.end(CLOSE.SLOW_CONSUMER, 'slow consumer');
-    }
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.state = 'done';
-    this.ws?.end(code, reason);
-  }
-}
+import { ClientSocket, nowSeconds, type Address, type UserData } from './client-socket.js';
+import type { Hub } from './hub.js';
+import { CLOSE, MAX_FRAME_BYTES, closeCodeFor, decode, type ClientMessage } from './protocol.js';
 
 export interface WsServerOptions {
   hub: Hub;
@@ -94,6 +38,15 @@ const MAX_BAD_FRAMES = 5;
 export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
   const { hub, metrics, log } = opts;
   const addresses = new Map<string, Address>();
+  /** One string per queue id, not one per socket (each upgrade decodes its own copy). */
+  const queueIds = new Map<string, string>();
+  const internQueueId = (id: string): string => {
+    const known = queueIds.get(id);
+    if (known !== undefined) return known;
+    if (queueIds.size >= 10_000) queueIds.clear(); // ids are validated but unbounded: stay small
+    queueIds.set(id, id);
+    return id;
+  };
   let openSockets = 0;
   /** Sockets that have not sent `join` yet, with when they opened: one sweep, no timer per socket. */
   const awaitingJoin = new Map<ClientSocket, number>();
@@ -221,7 +174,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
     closeOnBackpressureLimit: 0,
 
     upgrade(res, req, context) {
-      const queueId = decodeURIComponentSafe(req.getParameter(0) ?? '');
+      const requestedQueue = decodeURIComponentSafe(req.getParameter(0) ?? '');
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
@@ -231,7 +184,8 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       const refuse = (status: string, code: string, message: string) => {
         res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
       };
-      if (!isValidQueueId(queueId)) return refuse('400 Bad Request', 'INVALID_REQUEST', 'Invalid queue id');
+      if (!isValidQueueId(requestedQueue)) return refuse('400 Bad Request', 'INVALID_REQUEST', 'Invalid queue id');
+      const queueId = internQueueId(requestedQueue);
       const address = addresses.get(ipHash);
       if (address && address.sockets >= opts.maxSocketsPerIp) {
         metrics.rateLimited.inc({ limit: 'sockets' });

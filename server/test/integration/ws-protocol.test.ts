@@ -106,3 +106,34 @@ describe('WebSocket protocol (embedded)', () => {
     expect(status.status).toBe(410);
   });
 });
+
+describe('per-address socket limit (embedded)', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode({ env: { WS_MAX_SOCKETS_PER_IP: '2' } });
+  });
+  afterAll(async () => {
+    await node.close();
+  });
+
+  it('refuses the upgrade past WS_MAX_SOCKETS_PER_IP with 429, counts another address apart, and frees a slot on close', async () => {
+    const q = uniqueQueueId('wsip');
+    await createQueue(node, { id: q, status: 'paused' });
+    const url = wsUrl(node.url, q);
+    const a = await TestSocket.open(url);
+    const b = await TestSocket.open(url);
+    await expect(TestSocket.open(url)).rejects.toThrow('upgrade refused: 429');
+    // Another address (127.0.0.2 is loopback too) has a count of its own.
+    const other = await TestSocket.open(url, { localAddress: '127.0.0.2' });
+    await other.join();
+    // The refusal touched nobody: the open sockets still join and get their places.
+    expect((await a.join()).data.position).toBe(2);
+    a.close();
+    await a.closed;
+    const c = await TestSocket.open(url);
+    expect((await c.join()).data.position).toBe(3);
+    const metrics = await call(`${node.url}/metrics`);
+    expect(String(metrics.body.text)).toMatch(/waiting_room_rate_limited_total\{limit="sockets"\} [1-9]/);
+    for (const s of [b, c, other]) s.close();
+  });
+});

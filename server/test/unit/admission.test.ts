@@ -37,6 +37,11 @@ describe('admission maths', () => {
     expect(measuredRatePerMinute(2, 0, 10_000, 500)).toBe(500);
     expect(measuredRatePerMinute(100, 0, 60_000, 500)).toBe(100);
     expect(measuredRatePerMinute(100, 0, 6_000, 500)).toBe(500);
+    // The first seconds of admissions (12 in 1.5 s at 500/min) say too little: the configured rate,
+    // not 12 over a padded span (144/min, an ETA 3.5 times too long).
+    expect(measuredRatePerMinute(12, 0, 1_500, 500)).toBe(500);
+    // A stop shows once five seconds of history exist: 10 admitted, none in the last 7 s.
+    expect(measuredRatePerMinute(10, 0, 8_000, 500)).toBe(75);
   });
 
   it('estimates the wait from the position and the rate', () => {

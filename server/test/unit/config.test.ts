@@ -10,7 +10,7 @@ describe('loadConfig', () => {
   });
 
   it('has abuse protection off by default except the per-IP position limit', () => {
-    expect(loadConfig({})).toMatchObject({ maxPositionsPerIp: 20, joinChallenge: 'off', botTarpit: false, botMaxStrikes: 10 });
+    expect(loadConfig({})).toMatchObject({ maxPositionsPerIp: 0, joinChallenge: 'off', botTarpit: false, botMaxStrikes: 10 });
     expect(loadConfig({ BOT_USER_AGENT_PATTERN: '^zap' }).botUserAgentPattern.test('ZAP/2.14')).toBe(true);
   });
 

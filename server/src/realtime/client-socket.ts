@@ -1,0 +1,60 @@
+import type { WebSocket } from '../http/uws.js';
+import type { Connection } from './hub.js';
+import { CLOSE, encode, type ServerMessage } from './protocol.js';
+
+/** The sockets of one client address on this node (one record per address, not a string per socket). */
+export interface Address {
+  readonly ipHash: string;
+  sockets: number;
+}
+
+/** Seconds since this module loaded: small integers, so per-socket times stay unboxed. */
+const EPOCH_MS = Date.now();
+export const nowSeconds = () => Math.floor((Date.now() - EPOCH_MS) / 1000);
+
+/**
+ * A socket's protocol state and the `Connection` the hub sends through: one object with its
+ * methods on the prototype (no closures per socket). uWS copies the user data's own properties
+ * onto its socket object, so the user data is just a reference to this.
+ */
+export interface UserData {
+  client: ClientSocket;
+}
+
+export class ClientSocket implements Connection {
+  ws: WebSocket<UserData> | undefined = undefined;
+  state: 'new' | 'joining' | 'waiting' | 'done' = 'new';
+  positionId: string | undefined = undefined;
+  closed = false;
+  badFrames = 0;
+  framesInWindow = 0;
+  windowStart = nowSeconds();
+
+  constructor(
+    readonly queueId: string,
+    public address: Address,
+    /** A ticket sent as `Authorization: Bearer` on the upgrade: join at once with it, then drop it. */
+    public upgradeTicket: string | undefined,
+    /** Read by a new place's abuse checks only; dropped once joined. */
+    public userAgent: string | undefined,
+    private readonly maxBackpressureBytes: number,
+  ) {}
+
+  send(message: ServerMessage): void {
+    const ws = this.ws;
+    if (this.closed || !ws) return;
+    ws.send(encode(message), false);
+    // A consumer that cannot keep up is dropped; it reconnects (transient) and resumes.
+    if (!this.closed && ws.getBufferedAmount() > this.maxBackpressureBytes) {
+      this.closed = true;
+      ws.end(CLOSE.SLOW_CONSUMER, 'slow consumer');
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'done';
+    this.ws?.end(code, reason);
+  }
+}
