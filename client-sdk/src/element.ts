@@ -122,7 +122,7 @@ export class WaitingRoomPositionElement extends Base {
     forward('position', () => this.renderPosition());
     forward('admitted', () => undefined);
     forward('expired', () => undefined);
-    forward('error', () => undefined);
+    forward('error', () => this.renderState()); // the state text may depend on the error (QUEUE_CLOSED)
     this.renderAll();
     room.start();
   }
@@ -188,7 +188,9 @@ export class WaitingRoomPositionElement extends Base {
   private renderState() {
     const state: WaitingRoomState = this._room?.state ?? 'idle';
     this.setAttribute('data-state', state);
-    for (const node of this.slots('state')) node.textContent = this._strings.states[state];
+    const closed = state === 'error' && this._room?.lastError?.code === 'QUEUE_CLOSED';
+    const text = closed ? this._strings.queueClosed : this._strings.states[state];
+    for (const node of this.slots('state')) node.textContent = text;
   }
 
   private renderPosition() {

@@ -13,6 +13,8 @@ export interface WaitingRoomStrings {
   etaMinutes: string;
   /** `{h}` = hours, `{m}` = minutes. */
   etaHours: string;
+  /** Shown instead of the error text when the queue takes no new visitors (QUEUE_CLOSED). */
+  queueClosed: string;
   states: Record<WaitingRoomState, string>;
 }
 
@@ -29,6 +31,7 @@ export const DEFAULT_STRINGS: WaitingRoomStrings = {
   etaUnderMinute: 'less than a minute',
   etaMinutes: 'about {n} min',
   etaHours: 'about {h} h {m} min',
+  queueClosed: 'This queue is closed to new visitors (sold out or not open yet). Please come back later.',
   states: {
     idle: '',
     connecting: 'Connecting…',

@@ -26,6 +26,8 @@ export const CLOSE = {
   REPLACED: 4409,
   EXPIRED: 4410,
   QUEUE_UNAVAILABLE: 4503,
+  /** The queue takes no new visitors (sold out / closed): final. */
+  QUEUE_CLOSED: 4403,
 } as const;
 
 export type CloseCode = (typeof CLOSE)[keyof typeof CLOSE];
@@ -60,6 +62,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'INTERNAL_ERROR'
+  | 'QUEUE_CLOSED'
   | 'QUEUE_FULL'
   | 'MAINTENANCE_MODE'
   | 'SERVICE_UNAVAILABLE'

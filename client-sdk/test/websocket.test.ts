@@ -157,6 +157,19 @@ describe('waiting room SDK over WebSocket', () => {
     expect(granted.opened()).toBe(1);
   });
 
+  it('a closed queue (method reject) is a final QUEUE_CLOSED error (4403): no reconnect', async () => {
+    const q = uniqueQueueId('sdk');
+    await pausedQueue(node, q, { queueing_method: 'reject' });
+    const sockets = countingWebSocket();
+    const room = open({ queueId: q, storage: mapStorage(), WebSocket: sockets.WebSocket });
+    const events = record(room);
+    room.start();
+    expect(await events.next('error')).toMatchObject({ code: 'QUEUE_CLOSED', fatal: true, closeCode: 4403 });
+    expect(room.state).toBe('error');
+    await sleep(600);
+    expect(sockets.opened()).toBe(1);
+  });
+
   it('expired: a place given up elsewhere ends the session for good and clears the ticket', async () => {
     const q = uniqueQueueId('sdk');
     await pausedQueue(node, q);

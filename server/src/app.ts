@@ -35,6 +35,7 @@ import { createMemoryQueueStore } from './store/memory.js';
 import { createRedisQueueStore } from './store/redis.js';
 import type { QueueStore } from './store/types.js';
 import { generateEphemeralSigningKeys, loadSigningKeys } from './tokens/keys.js';
+import { loadGrantKeys } from './tokens/grant-keys.js';
 import { createTokenService } from './tokens/tokens.js';
 
 export const VERSION: string = (
@@ -132,8 +133,12 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   if (config.jwtPrivateKeyFiles.length === 0) {
     log.warn('JWT_PRIVATE_KEY_FILE is not set: using an ephemeral signing key; several nodes cannot share it');
   }
+  const grantKeys = readConfigFile('GRANT_PUBLIC_KEY_FILE', config.grantPublicKeyFiles.join(',') || undefined, () =>
+    loadGrantKeys(config.grantPublicKeyFiles),
+  );
   const tokens = createTokenService({
     ticketSecret: new TextEncoder().encode(ticketSecret),
+    grantKeys: grantKeys ?? [],
     signingKeys,
     issuer: config.jwtIssuer,
     ticketTtlSeconds: config.ticketTtlSeconds,

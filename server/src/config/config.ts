@@ -47,6 +47,7 @@ const schema = z.object({
   TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   JWT_ALG: z.enum(JWT_ALGS).default('RS256'),
+  GRANT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   JWT_ISSUER: z.string().min(1).default('waiting-room'),
   TRUSTED_PROXIES: z.string().default(''),
   TICKET_TTL_SECONDS: intIn(60, 86_400).default(900),
@@ -113,6 +114,8 @@ export interface Config {
   ticketSecret: string | undefined;
   jwtPrivateKeyFiles: string[];
   jwtAlg: (typeof JWT_ALGS)[number];
+  /** Public keys (PEM) of operators who sign priority grants with their own private key. */
+  grantPublicKeyFiles: string[];
   jwtIssuer: string;
   trustedProxies: TrustedProxy[];
   ticketTtlSeconds: number;
@@ -203,6 +206,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim())
       .filter(Boolean),
     jwtAlg: e.JWT_ALG,
+    grantPublicKeyFiles: (e.GRANT_PUBLIC_KEY_FILE ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== ''),
     jwtIssuer: e.JWT_ISSUER,
     trustedProxies: parseTrustedProxies(e.TRUSTED_PROXIES),
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,

@@ -70,3 +70,64 @@ export function estimateWaitSeconds(position: number, ratePerMinute: number): nu
   if (ratePerMinute <= 0) return Number.MAX_SAFE_INTEGER;
   return Math.ceil((position * 60) / ratePerMinute);
 }
+
+/**
+ * The lottery's random numbers: Park–Miller (minimal standard) from a seed the node draws per
+ * step. Written with exact double arithmetic (products < 2^53) so the Lua script, on Lua 5.1 and
+ * 5.4, and the memory store pick the very same visitors from the same seed.
+ */
+export const LOTTERY_MODULUS = 2_147_483_647;
+
+export function nextLottery(state: number): number {
+  return (state * 16_807) % LOTTERY_MODULUS;
+}
+
+/** A fresh seed in 1..2^31-2 (0 would stay 0). */
+export function lotterySeed(): number {
+  return 1 + Math.floor(Math.random() * (LOTTERY_MODULUS - 1));
+}
+
+/** An index in [0, size) from a lottery state. */
+export function lotteryIndex(state: number, size: number): number {
+  return Math.floor((state / LOTTERY_MODULUS) * size);
+}
+
+/** Stride-scheduling state of the weighted lanes: each lane's pass, and the virtual time. */
+export interface LaneState {
+  pass: number[];
+  vt: number;
+}
+
+/**
+ * Which lane each admission slot of a step goes to. `counts` are the waiting visitors per lane
+ * (the caller takes one from the lane returned; -1 when none waits). Without weights: strict priority, the highest waiting lane first. With
+ * weights: stride scheduling among the waiting lanes — each lane's share of admissions is its
+ * weight over the sum of the waiting lanes' weights, and lane 0's weight is raised so its share
+ * is at least `lane0MinShare` whenever it waits. A lane that was empty rejoins at the current
+ * virtual time, so idling earns it no burst. The Lua script (admit-7.lua) is the same algorithm.
+ */
+export function pickLane(
+  counts: readonly number[],
+  weights: readonly number[] | null,
+  lane0MinShare: number,
+  state: LaneState,
+): number {
+  let best = -1;
+  if (!weights) {
+    for (let lane = counts.length - 1; lane >= 0; lane--) if ((counts[lane] as number) > 0) return lane;
+    return best;
+  }
+  let others = 0;
+  for (let lane = 1; lane < counts.length; lane++) if ((counts[lane] as number) > 0) others += weights[lane] as number;
+  for (let lane = counts.length - 1; lane >= 0; lane--) {
+    if ((counts[lane] as number) <= 0) continue;
+    if ((state.pass[lane] as number) < state.vt) state.pass[lane] = state.vt;
+    if (best < 0 || (state.pass[lane] as number) < (state.pass[best] as number)) best = lane;
+  }
+  if (best < 0) return best;
+  let weight = weights[best] as number;
+  if (best === 0) weight = Math.max(weight, (lane0MinShare / (1 - lane0MinShare)) * others);
+  state.vt = state.pass[best] as number;
+  state.pass[best] = (state.pass[best] as number) + 1 / weight;
+  return best;
+}

@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
+  /** The queue takes no new visitors (method `reject`: sold out / closed). Final: do not retry. */
+  QUEUE_CLOSED: 403,
   QUEUE_FULL: 503,
   MAINTENANCE_MODE: 503,
   SERVICE_UNAVAILABLE: 503,

@@ -5,8 +5,38 @@ export const QUEUE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const QUEUE_STATUSES = ['active', 'paused', 'maintenance'] as const;
 export type QueueStatus = (typeof QUEUE_STATUSES)[number];
 
-/** Lanes 0..MAX_LANE; a higher lane is admitted first, FIFO inside a lane. */
+/** Lanes 0..MAX_LANE; a higher lane is admitted first (or by weight), FIFO inside a lane. */
 export const MAX_LANE = 3;
+
+/**
+ * How a queue admits (docs/QUEUE_MANAGEMENT.md): `fifo` in arrival order, `random` a lottery
+ * among those waiting at each admission step, `passthrough` everyone at once (still counted),
+ * `reject` no new visitors (those waiting are still admitted), `queue_all` hold everyone.
+ */
+export const QUEUEING_METHODS = ['fifo', 'random', 'passthrough', 'reject', 'queue_all'] as const;
+export type QueueingMethod = (typeof QUEUEING_METHODS)[number];
+
+/** One weight per lane 0..MAX_LANE. */
+export type LaneWeights = [number, number, number, number];
+
+/**
+ * A scheduled event: a pre-queue from `prequeue_starts_at` (nobody admitted, arrivals shuffled
+ * by a committed seed when `shuffle_prequeue`), the sale from `starts_at` to `ends_at` with its
+ * own limits, then the queue's own settings again. Times are ISO strings on the wire.
+ */
+export interface QueueEvent {
+  prequeue_starts_at: string;
+  starts_at: string;
+  ends_at: string;
+  queueing_method: QueueingMethod | null;
+  admission_rate_per_minute: number | null;
+  max_active_users: number | null;
+  shuffle_prequeue: boolean;
+  /** sha256(seed) in hex, published before the sale. */
+  seed_commitment: string;
+  /** 32 random bytes in hex; secret until `starts_at` (see publicQueueView). */
+  seed: string;
+}
 
 export interface QueueConfig {
   id: string;
@@ -21,6 +51,14 @@ export interface QueueConfig {
   /** Does activity (POST /sessions/{id}/activity) extend a session? Off: sessions end on time. */
   session_renewal: boolean;
   status: QueueStatus;
+  queueing_method: QueueingMethod;
+  /** Admit a joining visitor at once while nobody waits and the limits have room. */
+  queue_only_when_needed: boolean;
+  /** null: strict priority (highest lane first); otherwise weighted shares of each admission. */
+  lane_weights: LaneWeights | null;
+  /** Lane 0's least share of admissions while it and a higher lane both wait (with weights). */
+  lane0_min_share: number;
+  event: QueueEvent | null;
   created_at: string;
   updated_at: string;
 }
@@ -40,6 +78,11 @@ export function defaultQueueSettings(id: string, targetUrl: string): QueueSettin
     heartbeat_timeout_seconds: 60,
     session_renewal: true,
     status: 'active',
+    queueing_method: 'fifo',
+    queue_only_when_needed: false,
+    lane_weights: null,
+    lane0_min_share: 0,
+    event: null,
   };
 }
 

@@ -1,6 +1,7 @@
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError } from '../domain/errors.js';
-import { sessionIdOf } from '../domain/queue.js';
+import { sessionIdOf, type QueueConfig } from '../domain/queue.js';
+import { effectiveMode, shownPlace } from '../domain/schedule.js';
 import type { EventBus, WaitingRoomEvent } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -49,6 +50,7 @@ interface QueueRoom {
   tracker: PositionTracker<Visitor>;
   ratePerMinute: number;
   heartbeatIntervalSeconds: number;
+  queue: QueueConfig | null;
 }
 
 export interface HubOptions {
@@ -85,7 +87,7 @@ export function createHub(opts: HubOptions) {
   const roomOf = (queueId: string): QueueRoom => {
     let room = rooms.get(queueId);
     if (!room) {
-      room = { queueId, tracker: new PositionTracker<Visitor>(), ratePerMinute: 0, heartbeatIntervalSeconds: 30 };
+      room = { queueId, tracker: new PositionTracker<Visitor>(), ratePerMinute: 0, heartbeatIntervalSeconds: 30, queue: null };
       rooms.set(queueId, room);
     }
     return room;
@@ -185,11 +187,12 @@ export function createHub(opts: HubOptions) {
       store.renewNodeLease(room.queueId, opts.nodeNumber, opts.leaseTtlMs),
     ]);
     if (queue) room.heartbeatIntervalSeconds = queue.heartbeat_interval_seconds;
+    room.queue = queue;
     room.ratePerMinute = measuredRatePerMinute(
       counts.admittedInWindow,
       counts.oldestAdmissionInWindow,
       counts.now,
-      queue?.admission_rate_per_minute ?? 1,
+      queue ? effectiveMode(queue, counts.now).ratePerMinute : 1,
     );
     room.tracker.observeVersion(counts.version);
     room.tracker.advance(clock());
@@ -197,9 +200,12 @@ export function createHub(opts: HubOptions) {
 
     const now = clock();
     for (const visitor of room.tracker.all()) {
-      const { position } = visitor;
-      if (position < 1) continue;
-      const eta = estimateWaitSeconds(position, room.ratePerMinute);
+      const exact = visitor.position;
+      if (exact < 1) continue;
+      // A shuffled pre-queue shows no place (shownPlace); the store's clock drives the phase.
+      const shown = room.queue ? shownPlace(room.queue, counts.now, exact, room.tracker.queueLength) : null;
+      const position = shown?.position ?? exact;
+      const eta = (shown?.waitUntilStartSeconds ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
       const queueLength = Math.max(room.tracker.queueLength, position);
       if (position !== visitor.sentPosition || queueLength !== visitor.sentQueueLength || eta !== visitor.sentEta) {
         visitor.sentPosition = position;

@@ -56,6 +56,8 @@ export function closeCodeFor(code: ErrorCode): number {
       return CLOSE.EXPIRED;
     case 'RATE_LIMITED':
       return CLOSE.RATE_LIMITED;
+    case 'QUEUE_CLOSED':
+      return CLOSE.QUEUE_CLOSED;
     case 'QUEUE_FULL':
     case 'MAINTENANCE_MODE':
     case 'SERVICE_UNAVAILABLE':

@@ -64,10 +64,12 @@ export function startAdmissionLoop(opts: AdmissionLoopOptions) {
         }
         if (result.admitted.length > 0) {
           metrics.admissions.inc({ queue_id: queueId }, result.admitted.length);
+          // By score, not a count from the head: weighted lanes and the lottery admit from
+          // anywhere in the queue, and each tracker removes exactly those ahead of its visitors.
           publish(
             'queue.progress',
             queueId,
-            { version: result.version, queue_length: result.queueLength, admitted: result.admitted.length },
+            { version: result.version, queue_length: result.queueLength, removed: result.admitted.map((a) => a.score) },
             result.now,
           );
         }

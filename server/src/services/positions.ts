@@ -5,6 +5,7 @@ import { newTarpitPlace, tarpitView } from '../abuse/tarpit.js';
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError, forbidden } from '../domain/errors.js';
 import { MAX_LANE, sessionIdOf, type QueueConfig } from '../domain/queue.js';
+import { drawKey, effectiveMode, shownPlace } from '../domain/schedule.js';
 import type { Publish } from '../events/publisher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PositionState, QueueStore, WaitingFacts } from '../store/types.js';
@@ -102,14 +103,15 @@ export function createPositionService(deps: PositionServiceDeps) {
       facts.admittedInWindow,
       facts.oldestAdmissionInWindow,
       facts.now,
-      queue.admission_rate_per_minute,
+      effectiveMode(queue, facts.now).ratePerMinute, // a live event's own rate
     );
+    const shown = shownPlace(queue, facts.now, facts.position, facts.queueLength);
     return {
       position_id: positionId,
       queue_id: queue.id,
-      position: facts.position,
+      position: shown.position,
       queue_length: facts.queueLength,
-      estimated_wait_seconds: estimateWaitSeconds(facts.position, rate),
+      estimated_wait_seconds: shown.waitUntilStartSeconds + estimateWaitSeconds(shown.position, rate),
       status: 'waiting',
       admitted: false,
       token: ticket.token,
@@ -212,10 +214,30 @@ export function createPositionService(deps: PositionServiceDeps) {
       }
       const positionId = await nextPositionId(queue.id);
       const ipLimit = client && guard?.ipLimit(client);
-      const result = await store.enqueue(queue.id, positionId, lane, req.holder, ipLimit);
+      // Only used by the store while a shuffled pre-queue is open (its clock decides).
+      const key = queue.event?.shuffle_prequeue ? drawKey(queue.event.seed, positionId) : undefined;
+      const result = await store.enqueue(queue.id, positionId, lane, req.holder, ipLimit, key);
       switch (result.kind) {
         case 'ip_limit':
           throw await (guard as JoinGuard).positionsLimited(queue.id, client as JoinClient, result.waiting);
+        case 'rejected':
+          metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'closed' });
+          throw new AppError('QUEUE_CLOSED', 'This queue is closed to new visitors (sold out or not open)', {
+            queue_id: queue.id,
+          });
+        case 'admitted': {
+          // Passthrough, or nobody waiting and room to spare: straight to the site.
+          metrics.joins.inc({ queue_id: queue.id });
+          metrics.admissions.inc({ queue_id: queue.id });
+          const data = {
+            position_id: positionId,
+            session_id: sessionIdOf(queue.id, positionId),
+            session_expires_at: result.sessionExpiresAt,
+          };
+          publish('position.admitted', queue.id, data, result.now);
+          publish('session.started', queue.id, data, result.now);
+          return { created: true, view: await admittedView(queue, positionId, result.sessionExpiresAt) };
+        }
         case 'queue_full':
           metrics.rejectedJoins.inc({ queue_id: queue.id, reason: 'queue_full' });
           throw new AppError('QUEUE_FULL', 'The queue is full; try again later', { queue_id: queue.id });

@@ -1,12 +1,17 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, notFound } from '../domain/errors.js';
 import {
+  MAX_LANE,
+  QUEUEING_METHODS,
   QUEUE_STATUSES,
   defaultQueueSettings,
   isValidQueueId,
   type QueueConfig,
+  type QueueEvent,
   type QueueSettings,
 } from '../domain/queue.js';
+import { eventPhase } from '../domain/schedule.js';
 import type { Publish } from '../events/publisher.js';
 import type { QueueStore } from '../store/types.js';
 
@@ -23,6 +28,28 @@ const url = z
     }
   }, 'must be an http(s) URL');
 
+const isoTime = z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2030-05-01T18:00:00Z' });
+const laneWeight = z.number().int().min(1).max(1_000);
+
+/** A scheduled event as the operator sets it; the seed and its commitment are made here. */
+const eventSchema = z
+  .object({
+    prequeue_starts_at: isoTime,
+    starts_at: isoTime,
+    ends_at: isoTime,
+    queueing_method: z.enum(QUEUEING_METHODS).nullable().optional(),
+    admission_rate_per_minute: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    max_active_users: z.number().int().min(1).max(10_000_000).nullable().optional(),
+    shuffle_prequeue: z.boolean().optional(),
+  })
+  .strict()
+  .refine((e) => Date.parse(e.prequeue_starts_at) <= Date.parse(e.starts_at), {
+    message: 'prequeue_starts_at must not be after starts_at',
+  })
+  .refine((e) => Date.parse(e.starts_at) < Date.parse(e.ends_at), { message: 'ends_at must be after starts_at' });
+
+export type EventInput = z.infer<typeof eventSchema>;
+
 /** Operator-settable fields; one schema for create (all optional but id) and patch. */
 export const queueSettingsSchema = z
   .object({
@@ -36,9 +63,56 @@ export const queueSettingsSchema = z
     heartbeat_timeout_seconds: z.number().int().min(1).max(86_400),
     session_renewal: z.boolean(),
     status: z.enum(QUEUE_STATUSES),
+    queueing_method: z.enum(QUEUEING_METHODS),
+    queue_only_when_needed: z.boolean(),
+    lane_weights: z.tuple([laneWeight, laneWeight, laneWeight, laneWeight]).nullable(),
+    lane0_min_share: z.number().min(0).max(0.9),
+    event: eventSchema.nullable(),
   })
   .partial()
   .strict();
+
+export type SettingsInput = z.infer<typeof queueSettingsSchema>;
+
+/**
+ * What the admin API and events may show of a config: the event's seed stays secret until the
+ * sale starts (only its commitment is shown before), so nobody can compute the draw early.
+ */
+export function publicQueueView(config: QueueConfig, now: number): QueueConfig {
+  const e = config.event;
+  if (!e) return config;
+  const revealed = eventPhase(config, now) === 'live' || eventPhase(config, now) === 'after';
+  return { ...config, event: { ...e, seed: revealed ? e.seed : '' } };
+}
+
+/** An operator's event, with a fresh seed — or the current one while the same draw goes on. */
+function eventFrom(input: EventInput, current: QueueEvent | null): QueueEvent {
+  const shuffle = input.shuffle_prequeue ?? true;
+  const sameDraw =
+    current !== null &&
+    current.shuffle_prequeue === shuffle &&
+    Date.parse(current.prequeue_starts_at) === Date.parse(input.prequeue_starts_at) &&
+    Date.parse(current.starts_at) === Date.parse(input.starts_at);
+  const seed = sameDraw ? current.seed : randomBytes(32).toString('hex');
+  return {
+    prequeue_starts_at: new Date(input.prequeue_starts_at).toISOString(),
+    starts_at: new Date(input.starts_at).toISOString(),
+    ends_at: new Date(input.ends_at).toISOString(),
+    queueing_method: input.queueing_method ?? null,
+    admission_rate_per_minute: input.admission_rate_per_minute ?? null,
+    max_active_users: input.max_active_users ?? null,
+    shuffle_prequeue: shuffle,
+    seed,
+    seed_commitment: createHash('sha256').update(seed).digest('hex'),
+  };
+}
+
+/** Settings as the store keeps them: the event input turned into an event with its seed. */
+function toSettings(input: SettingsInput, current: QueueEvent | null): Partial<QueueSettings> {
+  const { event, ...rest } = input;
+  if (event === undefined) return rest;
+  return { ...rest, event: event === null ? null : eventFrom(event, current) };
+}
 
 export const createQueueSchema = queueSettingsSchema.extend({
   id: z.string().refine(isValidQueueId, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$'),
@@ -58,6 +132,12 @@ export function createQueueDirectory(opts: QueueDirectoryOptions) {
   const cache = new Map<string, { config: QueueConfig; at: number }>();
 
   function assertConsistent(settings: Partial<QueueSettings>) {
+    if ((settings.lane0_min_share ?? 0) > 0 && !settings.lane_weights) {
+      throw new AppError('INVALID_REQUEST', 'lane0_min_share needs lane_weights (strict priority has no shares)');
+    }
+    if (settings.lane_weights && settings.lane_weights.length !== MAX_LANE + 1) {
+      throw new AppError('INVALID_REQUEST', `lane_weights needs one weight per lane 0..${MAX_LANE}`);
+    }
     if (
       settings.heartbeat_interval_seconds !== undefined &&
       settings.heartbeat_timeout_seconds !== undefined &&
@@ -67,11 +147,12 @@ export function createQueueDirectory(opts: QueueDirectoryOptions) {
     }
   }
 
-  async function create(id: string, settings: Partial<QueueSettings>): Promise<QueueConfig> {
-    const now = new Date(await store.now()).toISOString();
+  async function create(id: string, input: SettingsInput): Promise<QueueConfig> {
+    const storeNow = await store.now();
+    const now = new Date(storeNow).toISOString();
     const config: QueueConfig = {
       ...defaultQueueSettings(id, opts.defaultTargetUrl),
-      ...settings,
+      ...toSettings(input, null),
       id,
       created_at: now,
       updated_at: now,
@@ -79,7 +160,7 @@ export function createQueueDirectory(opts: QueueDirectoryOptions) {
     assertConsistent(config);
     if (!(await store.createQueue(config))) throw new AppError('CONFLICT', `Queue ${id} already exists`);
     cache.set(id, { config, at: Date.now() });
-    publish('queue.created', id, { config });
+    publish('queue.created', id, { config: publicQueueView(config, storeNow) });
     return config;
   }
 
@@ -116,14 +197,16 @@ export function createQueueDirectory(opts: QueueDirectoryOptions) {
         throw err;
       }
     },
-    async update(id: string, patch: Partial<QueueSettings>): Promise<QueueConfig> {
+    async update(id: string, input: SettingsInput): Promise<QueueConfig> {
       const before = await store.getQueue(id);
       if (!before) throw notFound(`Queue ${id} does not exist`);
+      const patch = toSettings(input, before.event);
       assertConsistent({ ...before, ...patch });
       const updated = await store.updateQueue(id, patch, new Date(await store.now()).toISOString());
       if (!updated) throw notFound(`Queue ${id} does not exist`);
       cache.set(id, { config: updated, at: Date.now() });
-      publish('queue.updated', id, { changes: patch });
+      // The input, not the patch: the patch carries the event's secret seed.
+      publish('queue.updated', id, { changes: input });
       if (before.status !== updated.status) {
         if (updated.status === 'paused') publish('queue.paused', id, {});
         if (before.status === 'paused' && updated.status === 'active') publish('queue.resumed', id, {});

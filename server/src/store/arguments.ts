@@ -2,7 +2,9 @@
  * Argument checks both stores share, so a bad call fails the same way on either (and before a
  * Redis round-trip). They guard programming errors; user input is validated at the edge.
  */
+import { LOTTERY_MODULUS } from '../domain/admission.js';
 import { MAX_LANE } from '../domain/queue.js';
+import { DRAW_SPAN } from '../domain/schedule.js';
 
 export function assertLane(lane: number): void {
   if (!Number.isInteger(lane) || lane < 0 || lane > MAX_LANE) throw new RangeError(`invalid lane: ${lane}`);
@@ -32,6 +34,14 @@ export function assertRankIds(positionIds: readonly string[]): void {
   if (positionIds.length > MAX_RANK_IDS) {
     throw new RangeError(`ranks takes at most ${MAX_RANK_IDS} ids, got ${positionIds.length}`);
   }
+}
+
+export function assertDrawKey(key: number): void {
+  if (!Number.isSafeInteger(key) || key < 0 || key >= DRAW_SPAN) throw new RangeError(`invalid draw key: ${key}`);
+}
+
+export function assertLotterySeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 1 || seed >= LOTTERY_MODULUS) throw new RangeError(`invalid lottery seed: ${seed}`);
 }
 
 /** An IP key is stored as a hash field beside comma-separated ids: no commas, and short. */

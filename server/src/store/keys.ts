@@ -44,6 +44,8 @@ export interface QueueKeys {
   ver: string;
   /** hash: node number -> lease expiry (ms) of the nodes holding sockets of this queue */
   nodes: string;
+  /** list: 'lane:id' of each drawn pre-queue arrival of the current event, for the audit */
+  draw: string;
   /** zset: bucket start (ms) -> one dashboard history sample (record-history-5.lua) */
   hist: string;
 }
@@ -68,6 +70,7 @@ export function queueKeys(queueId: string): QueueKeys {
     sweep: `${base}sweep`,
     ver: `${base}ver`,
     nodes: `${base}nodes`,
+    draw: `${base}draw`,
     hist: `${base}hist`,
   };
 }

@@ -3,9 +3,31 @@
  * store, held to it by the conformance suite; the admission maths is domain/admission.ts as is.
  * Single-threaded JS makes every method atomic, as a Lua script is on the store.
  */
-import { RATE_WINDOW_MS, admissibleCount, bucketCapacity, refillBucket, type Bucket } from '../domain/admission.js';
+import {
+  RATE_WINDOW_MS,
+  admissibleCount,
+  bucketCapacity,
+  lotteryIndex,
+  lotterySeed,
+  nextLottery,
+  pickLane,
+  refillBucket,
+  type Bucket,
+  type LaneState,
+} from '../domain/admission.js';
 import { MAX_LANE, type QueueConfig } from '../domain/queue.js';
-import { assertHistoryWindow, assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { DRAW_SPAN, effectiveMode } from '../domain/schedule.js';
+import {
+  assertDrawKey,
+  assertHistoryWindow,
+  assertHolder,
+  assertIpLimit,
+  assertLane,
+  assertLeaseTtl,
+  assertLotterySeed,
+  assertMaxBatch,
+  assertRankIds,
+} from './arguments.js';
 import { IP_LIMIT_PRUNE_STEPS, assertQueueId, heartbeatShardOf, positionIdsOfBlock } from './keys.js';
 import { createMinHeap, type MinHeap } from './min-heap.js';
 import type {
@@ -34,7 +56,8 @@ export interface MemoryQueueStoreOptions {
 
 interface Waiting {
   lane: number;
-  seq: number;
+  /** Order inside the lane: seq, or drawKey - DRAW_SPAN for a drawn pre-queue arrival. */
+  key: number;
   /** Unix seconds, as the Redis heartbeat shards store it; ignored while a node holds it. */
   deadlineSec: number;
   /** The node whose open socket holds the position (a negative marker in Redis), or null. */
@@ -44,8 +67,12 @@ interface Waiting {
 /** Like the Redis keys of a queue, this state exists apart from the config (e.g. id blocks). */
 interface QueueState {
   config: QueueConfig | null;
-  /** Per lane, [seq, id] in ascending seq: seqs only grow, so enqueue appends. */
+  /** Per lane, [key, id] ascending by key, then id (as the Redis zset orders equal scores). */
   lanes: [number, string][][];
+  /** The weighted lanes' stride state (in the bucket hash in Redis). */
+  laneState: LaneState;
+  /** 'lane:id' of the current event's drawn pre-queue arrivals. */
+  draw: string[];
   waiting: Map<string, Waiting>;
   /** position id -> session expiry (ms) */
   active: Map<string, number>;
@@ -67,6 +94,19 @@ interface QueueState {
   history: { bucket: number; sample: HistorySample }[];
 }
 
+/** First index whose entry is not below [key, id] (entries sorted by key, then id). */
+function lowerBound(entries: readonly [number, string][], key: number, id: string): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const [k, i] = entries[mid] as [number, string];
+    if (k < key || (k === key && i < id)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** First index whose key is greater than `key` (entries sorted by key). */
 function upperBound(entries: readonly [number, string][], key: number): number {
   let lo = 0;
@@ -83,6 +123,8 @@ function newQueueState(): QueueState {
   return {
     config: null,
     lanes: Array.from({ length: MAX_LANE + 1 }, () => []),
+    laneState: { pass: [0, 0, 0, 0], vt: 0 },
+    draw: [],
     waiting: new Map(),
     active: new Map(),
     expiries: createMinHeap(),
@@ -99,7 +141,7 @@ function newQueueState(): QueueState {
 }
 
 function scoreOf(w: Waiting): number {
-  return (MAX_LANE - w.lane) * LANE_SCORE_STRIDE + w.seq;
+  return (MAX_LANE - w.lane) * LANE_SCORE_STRIDE + w.key;
 }
 
 export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): QueueStore {
@@ -134,10 +176,10 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
   }
 
   /** 1-based place of a waiting position, counting every lane ahead. */
-  function rankOf(q: QueueState, w: Waiting): number {
+  function rankOf(q: QueueState, positionId: string, w: Waiting): number {
     let ahead = 0;
     for (let lane = MAX_LANE; lane > w.lane; lane--) ahead += laneOf(q, lane).length;
-    return ahead + upperBound(laneOf(q, w.lane), w.seq);
+    return ahead + lowerBound(laneOf(q, w.lane), w.key, positionId) + 1;
   }
 
   function waitingFacts(q: QueueState, positionId: string, t: number): WaitingFacts | null {
@@ -145,7 +187,7 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     if (!w) return null;
     const { count, oldest } = admissionWindow(q, t);
     return {
-      position: rankOf(q, w),
+      position: rankOf(q, positionId, w),
       score: scoreOf(w),
       version: q.version,
       queueLength: q.waiting.size,
@@ -167,7 +209,7 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     const w = q.waiting.get(positionId);
     if (!w) return null;
     const lane = laneOf(q, w.lane);
-    lane.splice(upperBound(lane, w.seq) - 1, 1);
+    lane.splice(lowerBound(lane, w.key, positionId), 1);
     q.waiting.delete(positionId);
     return scoreOf(w);
   }
@@ -212,6 +254,19 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
     return ended;
   }
 
+  /** queue_only_when_needed: nobody waits and every limit has room (takes a token when so). */
+  function roomNow(q: QueueState, config: QueueConfig, mode: ReturnType<typeof effectiveMode>, t: number): boolean {
+    if (!config.queue_only_when_needed || (mode.method !== 'fifo' && mode.method !== 'random')) return false;
+    if (q.waiting.size > 0 || q.active.size >= mode.maxActive) return false;
+    if (admissionWindow(q, t).count >= mode.ratePerMinute) return false;
+    const bucket = q.bucket
+      ? refillBucket(q.bucket, mode.ratePerMinute, t)
+      : { tokens: Math.min(bucketCapacity(mode.ratePerMinute), 1), updatedAt: t };
+    if (bucket.tokens < 1) return false;
+    q.bucket = { tokens: bucket.tokens - 1, updatedAt: t };
+    return true;
+  }
+
   return {
     now: async () => now(),
 
@@ -231,6 +286,7 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       const q = find(queueId);
       if (!q?.config) return null;
       const defined = Object.entries(patch).filter(([, value]) => value !== undefined);
+      if (patch.event !== undefined && patch.event?.seed !== q.config.event?.seed) q.draw = [];
       q.config = { ...q.config, ...Object.fromEntries(defined), updated_at: updatedAt };
       return { ...q.config };
     },
@@ -241,27 +297,42 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       return positionIdsOfBlock(++stateOf(queueId).idBlocks);
     },
 
-    async enqueue(queueId, positionId, lane, holder, ipLimit) {
+    async enqueue(queueId, positionId, lane, holder, ipLimit, drawKey) {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
       assertIpLimit(ipLimit);
+      if (drawKey !== undefined) assertDrawKey(drawKey);
       heartbeatShardOf(positionId); // rejects ids the store never hands out, as the Redis store does
       const q = find(queueId);
       const t = now();
       if (!q?.config) return { kind: 'no_queue' };
-      if (q.config.status === 'maintenance') return { kind: 'maintenance' };
+      const config = q.config;
+      if (config.status === 'maintenance') return { kind: 'maintenance' };
       let w = q.waiting.get(positionId);
       if (!w) {
-        if (q.waiting.size >= q.config.max_queue_size) return { kind: 'queue_full' };
+        const mode = effectiveMode(config, t);
+        if (mode.method === 'reject') return { kind: 'rejected' };
+        if (config.status === 'active' && (mode.method === 'passthrough' || roomNow(q, config, mode, t))) {
+          const sessionExpiresAt = t + Math.floor(config.session_duration_seconds * 1000);
+          startSession(q, positionId, sessionExpiresAt);
+          q.admissions.splice(upperBound(q.admissions, t), 0, [t, positionId]);
+          q.counters.enqueued++;
+          q.counters.admitted++;
+          return { kind: 'admitted', sessionExpiresAt, now: t };
+        }
+        if (q.waiting.size >= config.max_queue_size) return { kind: 'queue_full' };
         // Only ids still waiting count: admitted, departed and expired ones drop out by themselves.
         if (ipLimit) {
           const live = (q.ipPositions.get(ipLimit.key) ?? []).filter((id) => q.waiting.has(id));
           if (live.length >= ipLimit.max) return { kind: 'ip_limit', waiting: live.length };
           q.ipPositions.set(ipLimit.key, [...live, positionId]);
         }
-        w = { lane, seq: ++q.seq, deadlineSec: 0, holder: null };
+        const drawn = mode.drawArrivals && drawKey !== undefined;
+        w = { lane, key: drawn ? drawKey - DRAW_SPAN : ++q.seq, deadlineSec: 0, holder: null };
+        if (drawn) q.draw.push(`${lane}:${positionId}`);
         q.waiting.set(positionId, w);
-        laneOf(q, lane).push([w.seq, positionId]);
+        const entries = laneOf(q, lane);
+        entries.splice(lowerBound(entries, w.key, positionId), 0, [w.key, positionId]);
         q.counters.enqueued++;
         q.version++;
       }
@@ -269,6 +340,10 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       if (holder !== undefined) w.holder = holder;
       else if (w.holder === null) w.deadlineSec = deadlineFrom(q, t);
       return { kind: 'queued', ...(waitingFacts(q, positionId, t) as WaitingFacts) };
+    },
+
+    async drawEntries(queueId) {
+      return [...(find(queueId)?.draw ?? [])];
     },
 
     async pruneIpLimits(queueId, step) {
@@ -348,13 +423,14 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
       const t = now();
       const ranks = positionIds.map((id) => {
         const w = q?.waiting.get(id);
-        return q && w ? rankOf(q, w) : null;
+        return q && w ? rankOf(q, id, w) : null;
       });
       return { version: q?.version ?? 0, queueLength: q?.waiting.size ?? 0, ranks, now: t };
     },
 
-    async admit(queueId, maxBatch) {
+    async admit(queueId, maxBatch, seed = lotterySeed()) {
       assertMaxBatch(maxBatch);
+      assertLotterySeed(seed);
       const q = find(queueId);
       const t = now();
       const config = q?.config;
@@ -362,8 +438,8 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         return { now: t, version: q?.version ?? 0, queueLength: q?.waiting.size ?? 0, admitted: [], endedSessions: [] };
       }
       const endedSessions = endExpiredSessions(q, t);
-
-      const rate = config.admission_rate_per_minute;
+      const mode = effectiveMode(config, t);
+      const rate = mode.ratePerMinute;
       const bucket = q.bucket
         ? refillBucket(q.bucket, rate, t)
         : { tokens: Math.min(bucketCapacity(rate), 1), updatedAt: t };
@@ -372,31 +448,43 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
         if (admitted.length > 0) q.version++;
         return { now: t, version: q.version, queueLength: q.waiting.size, admitted, endedSessions };
       };
-      if (config.status !== 'active') return result([]);
+      if (config.status !== 'active' || mode.method === 'queue_all') return result([]);
 
       q.admissions.splice(0, upperBound(q.admissions, t - RATE_WINDOW_MS));
-      let n = admissibleCount({
-        tokens: bucket.tokens,
-        ratePerMinute: rate,
-        admittedInWindow: q.admissions.length,
-        maxActive: config.max_active_users,
-        active: q.active.size,
-        waiting: q.waiting.size,
-        maxBatch,
-      });
-      bucket.tokens -= n;
+      const n =
+        mode.method === 'passthrough'
+          ? Math.min(q.waiting.size, maxBatch)
+          : admissibleCount({
+              tokens: bucket.tokens,
+              ratePerMinute: rate,
+              admittedInWindow: q.admissions.length,
+              maxActive: mode.maxActive,
+              active: q.active.size,
+              waiting: q.waiting.size,
+              maxBatch,
+            });
+      // Passthrough admits past the limits on purpose and leaves the bucket as it is.
+      if (mode.method !== 'passthrough') bucket.tokens -= n;
       q.counters.admitted += n;
       const sessionExpiresAt = t + Math.floor(config.session_duration_seconds * 1000);
       const admitted: Admission[] = [];
-      // Highest lane first, each lane from its head: the n lowest scores of the Redis zset.
-      for (let lane = MAX_LANE; lane >= 0 && n > 0; lane--) {
-        const taken = laneOf(q, lane).splice(0, n);
-        n -= taken.length;
-        for (const [, positionId] of taken) {
-          q.waiting.delete(positionId);
-          startSession(q, positionId, sessionExpiresAt);
-          admitted.push({ positionId, admittedAt: t, sessionExpiresAt });
+      const counts = q.lanes.map((entries) => entries.length);
+      let lottery = seed;
+      // Lane by lane as pickLane says; inside the lane its head, or the lottery's pick (admit-7.lua).
+      for (let i = 0; i < n; i++) {
+        const lane = pickLane(counts, config.lane_weights, config.lane0_min_share, q.laneState);
+        if (lane < 0) break;
+        let offset = 0;
+        if (mode.method === 'random') {
+          lottery = nextLottery(lottery);
+          offset = lotteryIndex(lottery, counts[lane] as number);
         }
+        const [[, positionId]] = laneOf(q, lane).splice(offset, 1) as [[number, string]];
+        counts[lane] = (counts[lane] as number) - 1;
+        const score = scoreOf(q.waiting.get(positionId) as Waiting);
+        q.waiting.delete(positionId);
+        startSession(q, positionId, sessionExpiresAt);
+        admitted.push({ positionId, score, admittedAt: t, sessionExpiresAt });
       }
       const log = admitted.map((a): [number, string] => [t, a.positionId]);
       q.admissions.splice(upperBound(q.admissions, t), 0, ...log);

@@ -5,7 +5,18 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { QueueConfig, QueueSettings } from '../domain/queue.js';
-import { assertHistoryWindow, assertHolder, assertIpLimit, assertLane, assertLeaseTtl, assertMaxBatch, assertRankIds } from './arguments.js';
+import { lotterySeed } from '../domain/admission.js';
+import {
+  assertDrawKey,
+  assertHistoryWindow,
+  assertHolder,
+  assertIpLimit,
+  assertLane,
+  assertLeaseTtl,
+  assertLotterySeed,
+  assertMaxBatch,
+  assertRankIds,
+} from './arguments.js';
 import {
   NODE_SEQ_KEY,
   QUEUES_KEY,
@@ -81,7 +92,9 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
 
     async updateQueue(queueId: string, patch: Partial<QueueSettings>, updatedAt: string) {
       const k = queueKeys(queueId);
-      const reply = await scripts.updateQueue([k.cfg], configToHashArgs({ ...patch, updated_at: updatedAt }));
+      // The draw list belongs to one seed: a patch that brings another seed (or none) empties it.
+      const seed = patch.event === undefined ? '0' : (patch.event?.seed ?? 'none');
+      const reply = await scripts.updateQueue([k.cfg, k.draw], [seed, ...configToHashArgs({ ...patch, updated_at: updatedAt })]);
       return reply === null ? null : hashToConfig(reply);
     },
 
@@ -91,23 +104,40 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       return positionIdsOfBlock(await client.incr(queueKeys(queueId).ids));
     },
 
-    async enqueue(queueId, positionId, lane, holder, ipLimit): Promise<EnqueueResult> {
+    async enqueue(queueId, positionId, lane, holder, ipLimit, drawKey): Promise<EnqueueResult> {
       assertLane(lane);
       if (holder !== undefined) assertHolder(holder);
       assertIpLimit(ipLimit);
+      if (drawKey !== undefined) assertDrawKey(drawKey);
       const k = queueKeys(queueId);
       const shard = heartbeatShardOf(positionId);
       const ipBucket = ipLimitBucketKey(queueId, ipLimit ? ipLimitBucketOf(ipLimit.key) : 0);
       const raw = await scripts.enqueue(
-        [k.cfg, k.wait, k.seq, heartbeatShardKey(queueId, shard), k.stats, k.admlog, k.sweep, k.ver, ipBucket],
-        [positionId, lane, shard, holder ?? 0, ipLimit?.key ?? '', ipLimit?.max ?? 0],
+        [
+          k.cfg,
+          k.wait,
+          k.seq,
+          heartbeatShardKey(queueId, shard),
+          k.stats,
+          k.admlog,
+          k.sweep,
+          k.ver,
+          k.active,
+          k.bucket,
+          k.draw,
+          ipBucket,
+        ],
+        [positionId, lane, shard, holder ?? 0, ipLimit?.key ?? '', ipLimit?.max ?? 0, drawKey ?? -1],
       );
       const reply = asArray(raw, 'enqueue');
       switch (reply[0]) {
         case 'waiting':
           return { kind: 'queued', ...parseWaitingFacts(reply, 'enqueue') };
+        case 'admitted':
+          return { kind: 'admitted', sessionExpiresAt: asNumber(reply[1], 'enqueue'), now: asNumber(reply[2], 'enqueue') };
         case 'ip_limit':
           return { kind: 'ip_limit', waiting: asNumber(reply[1], 'enqueue') };
+        case 'rejected':
         case 'queue_full':
         case 'maintenance':
         case 'no_queue':
@@ -115,6 +145,10 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
         default:
           throw new StoreReplyError('enqueue', raw);
       }
+    },
+
+    async drawEntries(queueId) {
+      return client.lrange(queueKeys(queueId).draw, 0, -1);
     },
 
     async pruneIpLimits(queueId, step) {
@@ -190,18 +224,25 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
       };
     },
 
-    async admit(queueId, maxBatch): Promise<AdmitResult> {
+    async admit(queueId, maxBatch, seed = lotterySeed()): Promise<AdmitResult> {
       assertMaxBatch(maxBatch);
+      assertLotterySeed(seed);
       const k = queueKeys(queueId);
-      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats, k.ver], [maxBatch]);
+      const raw = await scripts.admit([k.cfg, k.wait, k.active, k.admlog, k.bucket, k.stats, k.ver], [maxBatch, seed]);
       const reply = asArray(raw, 'admit');
       const now = asNumber(reply[0], 'admit');
       const sessionExpiresAt = asNumber(reply[1], 'admit');
+      const scores = asArray(reply[6], 'admit');
       return {
         now,
         version: asNumber(reply[4], 'admit'),
         queueLength: asNumber(reply[5], 'admit'),
-        admitted: asStrings(reply[2], 'admit').map((positionId) => ({ positionId, admittedAt: now, sessionExpiresAt })),
+        admitted: asStrings(reply[2], 'admit').map((positionId, i) => ({
+          positionId,
+          score: asNumber(scores[i], 'admit'),
+          admittedAt: now,
+          sessionExpiresAt,
+        })),
         endedSessions: asStrings(reply[3], 'admit'),
       };
     },

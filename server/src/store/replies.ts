@@ -3,7 +3,15 @@
  * config hash) into the typed results of types.ts. A reply of an unexpected shape throws: it
  * means a script and this file disagree, which must never pass silently.
  */
-import { QUEUE_STATUSES, type QueueConfig, type QueueStatus } from '../domain/queue.js';
+import {
+  QUEUEING_METHODS,
+  QUEUE_STATUSES,
+  type LaneWeights,
+  type QueueConfig,
+  type QueueEvent,
+  type QueueStatus,
+  type QueueingMethod,
+} from '../domain/queue.js';
 import type { HistorySample, PositionState, QueueCounts, SweepResult, WaitingFacts } from './types.js';
 
 export class StoreReplyError extends Error {
@@ -101,11 +109,59 @@ const NUMERIC_FIELDS = [
   'heartbeat_timeout_seconds',
 ] as const;
 
+/**
+ * The scripts read the event, lane weights and flags as flat hash fields (queue-mode.lua,
+ * lanes.lua): event times in ms, '' for "none", booleans as 'true'/'false', weights as "w0,w1,w2,w3".
+ */
+function eventToHash(event: QueueEvent | null): Record<string, string> {
+  const ms = (iso: string | undefined) => (iso === undefined ? '' : String(Date.parse(iso)));
+  return {
+    event_prequeue_at: ms(event?.prequeue_starts_at),
+    event_start_at: ms(event?.starts_at),
+    event_end_at: ms(event?.ends_at),
+    event_method: event?.queueing_method ?? '',
+    event_rate: event?.admission_rate_per_minute?.toString() ?? '',
+    event_max_active: event?.max_active_users?.toString() ?? '',
+    event_shuffle: String(event?.shuffle_prequeue ?? false),
+    event_seed: event?.seed ?? '',
+    event_seed_commitment: event?.seed_commitment ?? '',
+  };
+}
+
+function hashToEvent(hash: Record<string, string>): QueueEvent | null {
+  const at = (field: string) => new Date(asNumber(hash[field], `queue config ${field}`)).toISOString();
+  if (!hash.event_start_at) return null;
+  const method = hash.event_method ?? '';
+  return {
+    prequeue_starts_at: at('event_prequeue_at'),
+    starts_at: at('event_start_at'),
+    ends_at: at('event_end_at'),
+    queueing_method: method === '' ? null : asMethod(method),
+    admission_rate_per_minute: hash.event_rate ? asNumber(hash.event_rate, 'queue config event_rate') : null,
+    max_active_users: hash.event_max_active ? asNumber(hash.event_max_active, 'queue config event_max_active') : null,
+    shuffle_prequeue: parseFlag(hash.event_shuffle, false, 'queue config event_shuffle'),
+    seed_commitment: hash.event_seed_commitment ?? '',
+    seed: hash.event_seed ?? '',
+  };
+}
+
+function asMethod(value: string): QueueingMethod {
+  if (!QUEUEING_METHODS.includes(value as QueueingMethod)) throw new StoreReplyError('queue config method', value);
+  return value as QueueingMethod;
+}
+
 /** QueueConfig (or a patch of it) → flat field/value list for HSET; undefined fields skipped. */
 export function configToHashArgs(config: Partial<QueueConfig>): string[] {
   const args: string[] = [];
   for (const [field, value] of Object.entries(config)) {
-    if (value !== undefined) args.push(field, String(value));
+    if (value === undefined) continue;
+    if (field === 'event') {
+      for (const [f, v] of Object.entries(eventToHash(value as QueueEvent | null))) args.push(f, v);
+    } else if (field === 'lane_weights') {
+      args.push(field, value === null ? '' : (value as LaneWeights).join(','));
+    } else {
+      args.push(field, String(value));
+    }
   }
   return args;
 }
@@ -129,6 +185,9 @@ export function hashToConfig(raw: unknown): QueueConfig | null {
     (typeof NUMERIC_FIELDS)[number],
     number
   >;
+  // Queues created before these settings existed read as the defaults.
+  const weights = hash.lane_weights ? hash.lane_weights.split(',').map((w) => asNumber(w, 'queue config lane_weights')) : null;
+  if (weights && weights.length !== 4) throw new StoreReplyError('queue config lane_weights', hash.lane_weights);
   return {
     id: hash.id,
     name: hash.name ?? '',
@@ -136,6 +195,11 @@ export function hashToConfig(raw: unknown): QueueConfig | null {
     ...numbers,
     session_renewal: parseFlag(hash.session_renewal, true, 'queue config session_renewal'),
     status: status as QueueStatus,
+    queueing_method: asMethod(hash.queueing_method ?? 'fifo'),
+    queue_only_when_needed: parseFlag(hash.queue_only_when_needed, false, 'queue config queue_only_when_needed'),
+    lane_weights: weights as LaneWeights | null,
+    lane0_min_share: hash.lane0_min_share ? asNumber(hash.lane0_min_share, 'queue config lane0_min_share') : 0,
+    event: hashToEvent(hash),
     created_at: hash.created_at ?? '',
     updated_at: hash.updated_at ?? '',
   };

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-export const SCRIPT_VERSION = 4;
+export const SCRIPT_VERSION = 5;
 
 const SCRIPT_DIR = new URL('./scripts/', import.meta.url);
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
@@ -18,8 +18,8 @@ const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
 /** Store method name -> script file (without `.lua`). */
 const SCRIPT_FILES = {
   createQueue: 'create-queue-1',
-  updateQueue: 'update-queue-1',
-  enqueue: 'enqueue-9',
+  updateQueue: 'update-queue-2',
+  enqueue: 'enqueue-12',
   pruneIpLimits: 'prune-ip-limits-n',
   getPosition: 'get-position-4',
   heartbeat: 'heartbeat-6',

@@ -23,12 +23,26 @@ export interface QueueStore {
   reservePositionIds(queueId: string): Promise<string[]>;
 
   /**
-   * Adds a waiting position in `lane`, atomically checking the queue's status and size. With
-   * `holder` (a node number from registerNode) the position is held by that node's open socket
-   * instead of by heartbeat deadlines. With `ipLimit` a new position is refused (`ip_limit`)
-   * while that address already has `max` positions waiting.
+   * Adds a waiting position in `lane`, atomically checking the queue's status, method and size.
+   * With `holder` (a node number from registerNode) the position is held by that node's open
+   * socket instead of by heartbeat deadlines. With `ipLimit` a new position is refused
+   * (`ip_limit`) while that address already has `max` positions waiting. `drawKey`
+   * (domain/schedule.ts drawKey) places an arrival during a shuffled pre-queue. Passthrough, and
+   * queue_only_when_needed with room, admit at once (`admitted`); `reject` refuses a new position.
    */
-  enqueue(queueId: string, positionId: string, lane: number, holder?: number, ipLimit?: IpLimit): Promise<EnqueueResult>;
+  enqueue(
+    queueId: string,
+    positionId: string,
+    lane: number,
+    holder?: number,
+    ipLimit?: IpLimit,
+    drawKey?: number,
+  ): Promise<EnqueueResult>;
+  /**
+   * The current event's drawn pre-queue arrivals as `lane:position_id`, in arrival order (the
+   * audit list: the order they are admitted in is recomputed from it and the revealed seed).
+   */
+  drawEntries(queueId: string): Promise<string[]>;
   /**
    * One step of forgetting addresses none of whose positions wait any more (memory only: the
    * limit never counts a position that stopped waiting). `step` is any counter the caller
@@ -65,10 +79,12 @@ export interface QueueStore {
   ranks(queueId: string, positionIds: string[]): Promise<RankSnapshot>;
 
   /**
-   * One admission step: ends sessions past their expiry, then admits from the head of the
-   * queue what the token bucket, the 60 s window and max_active_users allow (at most maxBatch).
+   * One admission step: ends sessions past their expiry, then admits what the token bucket, the
+   * 60 s window and max_active_users allow (at most maxBatch), in the order of the method in
+   * force (fifo per lane, or the lottery drawn from `lotterySeed`, 1..2^31-2) across the lanes
+   * (strict priority, or weighted).
    */
-  admit(queueId: string, maxBatch: number): Promise<AdmitResult>;
+  admit(queueId: string, maxBatch: number, lotterySeed?: number): Promise<AdmitResult>;
   /** One step of the heartbeat sweeper: expires waiting positions past their deadline. */
   sweep(queueId: string): Promise<SweepResult>;
 
@@ -105,7 +121,10 @@ export interface QueueStore {
 export interface WaitingFacts {
   /** 1-based place in the queue, counting every lane ahead. */
   position: number;
-  /** The position's order key: (3 - lane) * 1e12 + seq. Lower is admitted first. */
+  /**
+   * The position's order key: (3 - lane) * 1e12 + seq, or (3 - lane) * 1e12 - 2^39 + draw key
+   * for a drawn pre-queue arrival. Lower is ahead.
+   */
   score: number;
   /** The queue's wait-set version these facts were read at (see Departure/versions below). */
   version: number;
@@ -124,6 +143,8 @@ export interface IpLimit {
 
 export type EnqueueResult =
   | ({ kind: 'queued' } & WaitingFacts)
+  | { kind: 'admitted'; sessionExpiresAt: number; now: number }
+  | { kind: 'rejected' }
   | { kind: 'ip_limit'; waiting: number }
   | { kind: 'queue_full' }
   | { kind: 'maintenance' }
@@ -155,6 +176,8 @@ export interface RankSnapshot {
 
 export interface Admission {
   positionId: string;
+  /** The wait-set score it had (what a position tracker removes). */
+  score: number;
   admittedAt: number;
   sessionExpiresAt: number;
 }
@@ -164,6 +187,7 @@ export interface AdmitResult {
   /** The version after this step (unchanged when nobody was admitted). */
   version: number;
   queueLength: number;
+  /** In admission order (not necessarily from the head: lanes by weight, the lottery). */
   admitted: Admission[];
   /** Position ids whose sessions ended by timeout in this step. */
   endedSessions: string[];

@@ -12,11 +12,13 @@
  * alg pin is what defeats `alg: none` and HS/RS confusion; the key set also refuses unknown kids.
  */
 import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AppError, invalidRequest, unauthorized } from '../domain/errors.js';
 import { MAX_LANE } from '../domain/queue.js';
 import { Hs256Error, signHs256, verifyHs256 } from './hs256.js';
 import { createLru } from './lru.js';
+import type { OperatorGrantKey } from './grant-keys.js';
 import type { PublicJwkSet, SigningKeySet } from './keys.js';
 
 export const TOKEN_TYPES = {
@@ -51,6 +53,8 @@ export interface TokenServiceOptions {
   /** Shared by every node; signs tickets and priority grants. At least 32 bytes. */
   ticketSecret: Uint8Array;
   signingKeys: SigningKeySet;
+  /** Operators' own public keys: grants they signed are accepted beside the HS256 ones. */
+  grantKeys?: readonly OperatorGrantKey[];
   issuer: string;
   ticketTtlSeconds: number;
   /** Milliseconds since the epoch; injected by tests. */
@@ -187,6 +191,49 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     }
   }
 
+  /** A grant signed with an operator's own key: pinned like the others, the key fixes the alg. */
+  async function verifyOperatorGrant(token: string, key: KeyObject, alg: string): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: [alg],
+        issuer,
+        audience: TOKEN_AUDIENCES.grant,
+        typ: TOKEN_TYPES.grant,
+        requiredClaims: ['exp', 'qid', 'lane'],
+        currentDate: new Date(clock()),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      });
+      return payload;
+    } catch (err) {
+      throw rejection(err, 'grant');
+    }
+  }
+
+  /**
+   * HS256 grants are the admin API's; any other algorithm must be one an operator key is
+   * configured for (the key decides the algorithm, never the token). Several operator keys of
+   * one algorithm (rotation) are tried in turn.
+   */
+  async function verifyGrantSignature(token: string): Promise<JWTPayload> {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw unauthorized('invalid priority grant');
+    }
+    if (alg === 'HS256') return verifyShared('grant', token, ['lane']);
+    const candidates = (opts.grantKeys ?? []).filter((k) => k.alg === alg);
+    let failure: unknown = unauthorized('invalid priority grant');
+    for (const candidate of candidates) {
+      try {
+        return await verifyOperatorGrant(token, candidate.key, candidate.alg);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw failure;
+  }
+
   return {
     async signTicket(queueId, positionId, tarpit) {
       const exp = nowSeconds() + ticketTtlSeconds;
@@ -251,7 +298,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     },
 
     async verifyGrant(token, queueId) {
-      const payload = verifyShared('grant', token, ['lane']);
+      const payload = await verifyGrantSignature(token);
       expectQueue('grant', payload, queueId);
       if (!isLane(payload.lane)) throw unauthorized('invalid priority grant');
       return { lane: payload.lane };

@@ -193,6 +193,21 @@ describe('docs/openapi.yaml', () => {
       await call(`${base}/admin/queues/${q}`, { method: 'PATCH', headers: admin, body: { admission_rate_per_minute: 120 } }),
     );
     expect(patched.admission_rate_per_minute).toBe(120);
+    // A scheduled event's audit (docs/QUEUE_MANAGEMENT.md): 404 without one, then the draw.
+    const drawPath = '/api/v1/admin/queues/{queue_id}/draw';
+    expectDocumented('GET', drawPath, await call(`${base}/admin/queues/${q}/draw`, { headers: admin }));
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const withEvent = expectDocumented(
+      'PATCH',
+      '/api/v1/admin/queues/{queue_id}',
+      await call(`${base}/admin/queues/${q}`, {
+        method: 'PATCH',
+        headers: admin,
+        body: { event: { prequeue_starts_at: at(3_000_000), starts_at: at(3_600_000), ends_at: at(7_200_000) }, lane_weights: [1, 1, 2, 4] },
+      }),
+    );
+    expect(withEvent.event).toMatchObject({ shuffle_prequeue: true, seed: '' });
+    expect(expectDocumented('GET', drawPath, await call(`${base}/admin/queues/${q}/draw`, { headers: admin })).seed).toBeNull();
     expectDocumented(
       'PATCH',
       '/api/v1/admin/queues/{queue_id}',

@@ -4,7 +4,8 @@ import { estimateWaitSeconds, measuredRatePerMinute } from '../../domain/admissi
 import { AppError, forbidden, notFound, unauthorized } from '../../domain/errors.js';
 import { MAX_LANE, isValidQueueId } from '../../domain/queue.js';
 import type { QueueDirectory } from '../../services/queues.js';
-import { createQueueSchema, queueSettingsSchema } from '../../services/queues.js';
+import { createQueueSchema, publicQueueView, queueSettingsSchema } from '../../services/queues.js';
+import { drawKey, effectiveMode, eventPhase } from '../../domain/schedule.js';
 import type { SessionService } from '../../services/sessions.js';
 import type { QueueStore } from '../../store/types.js';
 import type { TokenService } from '../../tokens/tokens.js';
@@ -75,7 +76,7 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
         const { id, ...settings } = parseBody(ctx, createQueueSchema);
         const config = await d.queues.create(id, settings);
         d.onQueueCreated(id);
-        return { status: 201, json: config };
+        return { status: 201, json: publicQueueView(config, await d.store.now()) };
       }),
     },
     {
@@ -86,7 +87,10 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: `${base}/:queue_id`,
-      handler: guarded(async (ctx) => ({ status: 200, json: await existing(queueId(ctx)) })),
+      handler: guarded(async (ctx) => ({
+        status: 200,
+        json: publicQueueView(await existing(queueId(ctx)), await d.store.now()),
+      })),
     },
     {
       method: 'PATCH',
@@ -95,7 +99,43 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
         const id = queueId(ctx);
         const patch = parseBody(ctx, queueSettingsSchema);
         if (Object.keys(patch).length === 0) throw new AppError('INVALID_REQUEST', 'The patch changes nothing');
-        return { status: 200, json: await d.queues.update(id, patch) };
+        return { status: 200, json: publicQueueView(await d.queues.update(id, patch), await d.store.now()) };
+      }),
+    },
+    {
+      // The audit of a shuffled pre-queue (docs/QUEUE_MANAGEMENT.md): the seed's commitment, the
+      // drawn arrivals, and once the sale started the seed and the order it gives.
+      method: 'GET',
+      pattern: `${base}/:queue_id/draw`,
+      handler: guarded(async (ctx) => {
+        // Fresh from the store, not the node's one-second config cache: the seed must be current.
+        const config = await d.store.getQueue(queueId(ctx));
+        if (!config) throw notFound(`Queue ${queueId(ctx)} does not exist`);
+        const event = config.event;
+        if (!event?.shuffle_prequeue) throw notFound(`Queue ${config.id} has no scheduled event with a shuffled pre-queue`);
+        const now = await d.store.now();
+        const revealed = eventPhase(config, now) === 'live' || eventPhase(config, now) === 'after';
+        const entries = (await d.store.drawEntries(config.id)).map((entry) => {
+          const colon = entry.indexOf(':');
+          return { lane: Number(entry.slice(0, colon)), position_id: entry.slice(colon + 1) };
+        });
+        const order = revealed
+          ? entries
+              .map((e) => ({ ...e, key: drawKey(event.seed, e.position_id) }))
+              .sort((a, b) => b.lane - a.lane || a.key - b.key || (a.position_id < b.position_id ? -1 : 1))
+              .map((e) => e.position_id)
+          : null;
+        return {
+          status: 200,
+          json: {
+            queue_id: config.id,
+            starts_at: event.starts_at,
+            seed_commitment: event.seed_commitment,
+            seed: revealed ? event.seed : null,
+            entries,
+            order,
+          },
+        };
       }),
     },
     {
@@ -104,16 +144,20 @@ export function adminRoutes(d: AdminRouteDeps): Route[] {
       handler: guarded(async (ctx) => {
         const config = await existing(queueId(ctx));
         const c = await d.store.stats(config.id);
-        const rate = measuredRatePerMinute(c.admittedInWindow, c.oldestAdmissionInWindow, c.now, config.admission_rate_per_minute);
+        const mode = effectiveMode(config, c.now);
+        const rate = measuredRatePerMinute(c.admittedInWindow, c.oldestAdmissionInWindow, c.now, mode.ratePerMinute);
         return {
           status: 200,
           json: {
             queue_id: config.id,
             status: config.status,
+            // What is in force now: a live event's method and limits override the queue's.
+            queueing_method: mode.method,
+            event_phase: mode.phase,
             queue_length: c.waiting,
             active_sessions: c.active,
-            max_active_users: config.max_active_users,
-            admission_rate_per_minute: config.admission_rate_per_minute,
+            max_active_users: mode.maxActive,
+            admission_rate_per_minute: mode.ratePerMinute,
             admitted_last_minute: c.admittedInWindow,
             measured_admission_rate_per_minute: Math.round(rate * 100) / 100,
             estimated_wait_seconds_for_new_visitor: estimateWaitSeconds(c.waiting + 1, rate),

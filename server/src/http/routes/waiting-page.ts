@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, notFound } from '../../domain/errors.js';
 import { isValidQueueId } from '../../domain/queue.js';
+import { effectiveMode } from '../../domain/schedule.js';
 import type { QueueDirectory } from '../../services/queues.js';
 import { pickLanguage, type PageLocale } from '../waiting-page/locales.js';
 import { renderTemplate, scriptSafeJson } from '../waiting-page/render.js';
@@ -32,6 +33,10 @@ export function waitingPageRoutes(d: WaitingPageDeps): Route[] {
         if (!queue && !d.autoCreate) throw notFound(`Queue ${queueId} does not exist`);
         const lang = pickLanguage(d.locales, ctx.query.get('lang'), ctx.headers['accept-language']);
         const locale = d.locales[lang] as PageLocale;
+        // A queue that rejects newcomers says so at once (the element says it too when its join
+        // is refused with QUEUE_CLOSED, also on a page opened before the switch).
+        const closed = queue !== null && effectiveMode(queue, Date.now()).method === 'reject';
+        const page = closed ? { ...locale.page, heading: locale.page.closed_heading, intro: locale.page.closed_intro, keep_open: '' } : locale.page;
         const html = renderTemplate(d.template, {
           queue_id: queueId,
           queue_name: queue?.name ?? queueId,
@@ -40,7 +45,7 @@ export function waitingPageRoutes(d: WaitingPageDeps): Route[] {
           server_url: '',
           sdk_url: SDK_PATH,
           strings_json: scriptSafeJson(locale.element),
-          t: locale.page,
+          t: page,
         });
         return {
           status: 200,

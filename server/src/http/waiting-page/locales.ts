@@ -4,7 +4,7 @@
  * An operator adds or overrides languages with WAITING_PAGE_STRINGS (a JSON file of this shape).
  */
 export interface PageLocale {
-  page: Record<'title' | 'heading' | 'intro' | 'keep_open' | 'noscript' | 'footer', string>;
+  page: Record<'title' | 'heading' | 'intro' | 'keep_open' | 'noscript' | 'footer' | 'closed_heading' | 'closed_intro', string>;
   element: Record<string, unknown>;
 }
 
@@ -17,6 +17,8 @@ export const LOCALES: Record<string, PageLocale> = {
       keep_open: 'Keep this page open: it holds your place, also if you reload it.',
       noscript: 'This waiting room needs JavaScript to hold your place in line.',
       footer: 'Waiting room',
+      closed_heading: 'This queue is closed',
+      closed_intro: 'It takes no new visitors right now (sold out or not open yet). Please come back later.',
     },
     element: {},
   },
@@ -28,6 +30,8 @@ export const LOCALES: Record<string, PageLocale> = {
       keep_open: 'Lassen Sie diese Seite offen: Sie hält Ihren Platz, auch wenn Sie sie neu laden.',
       noscript: 'Dieser Warteraum braucht JavaScript, um Ihren Platz zu halten.',
       footer: 'Warteraum',
+      closed_heading: 'Diese Warteschlange ist geschlossen',
+      closed_intro: 'Sie nimmt gerade niemanden neu auf (ausverkauft oder noch nicht geöffnet). Bitte versuchen Sie es später.',
     },
     element: {
       positionLabel: 'Ihr Platz',
@@ -37,6 +41,7 @@ export const LOCALES: Record<string, PageLocale> = {
       etaUnderMinute: 'weniger als eine Minute',
       etaMinutes: 'etwa {n} Min.',
       etaHours: 'etwa {h} Std. {m} Min.',
+      queueClosed: 'Diese Warteschlange nimmt niemanden neu auf (ausverkauft oder noch nicht geöffnet). Bitte versuchen Sie es später.',
       states: {
         connecting: 'Verbinde…',
         waiting: 'Sie sind in der Warteschlange. Lassen Sie diese Seite offen.',
@@ -59,6 +64,8 @@ export const LOCALES: Record<string, PageLocale> = {
       keep_open: 'Gardez cette page ouverte : elle garde votre place, même si vous la rechargez.',
       noscript: 'Cette salle d’attente a besoin de JavaScript pour garder votre place.',
       footer: 'Salle d’attente',
+      closed_heading: 'Cette file est fermée',
+      closed_intro: 'Elle n’accepte plus de visiteurs pour le moment (complet ou pas encore ouvert). Revenez plus tard.',
     },
     element: {
       positionLabel: 'Votre place',
@@ -68,6 +75,7 @@ export const LOCALES: Record<string, PageLocale> = {
       etaUnderMinute: 'moins d’une minute',
       etaMinutes: 'environ {n} min',
       etaHours: 'environ {h} h {m} min',
+      queueClosed: 'Cette file n’accepte plus de visiteurs (complet ou pas encore ouvert). Revenez plus tard.',
       states: {
         connecting: 'Connexion…',
         waiting: 'Vous êtes dans la file. Gardez cette page ouverte.',
