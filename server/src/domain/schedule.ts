@@ -77,10 +77,17 @@ export function shownPlace(
   position: number,
   queueLength: number,
 ): { position: number; waitUntilStartSeconds: number } {
+  const untilStart = hiddenPlaceWaitSeconds(config, now);
+  if (untilStart === null) return { position, waitUntilStartSeconds: 0 };
+  return { position: Math.max(position, queueLength), waitUntilStartSeconds: untilStart };
+}
+
+/**
+ * While a shuffled pre-queue hides places (shownPlace): the seconds until the start; else null.
+ * One call serves a whole queue's visitors (the broadcaster's tick).
+ */
+export function hiddenPlaceWaitSeconds(config: Pick<QueueConfig, 'event'>, now: number): number | null {
   const e = config.event;
-  if (!e || !e.shuffle_prequeue || eventPhase(config, now) !== 'prequeue') return { position, waitUntilStartSeconds: 0 };
-  return {
-    position: Math.max(position, queueLength),
-    waitUntilStartSeconds: Math.ceil((Date.parse(e.starts_at) - now) / 1000),
-  };
+  if (!e || !e.shuffle_prequeue || eventPhase(config, now) !== 'prequeue') return null;
+  return Math.ceil((Date.parse(e.starts_at) - now) / 1000);
 }

@@ -1,7 +1,8 @@
+import { setImmediate } from 'node:timers/promises';
 import { estimateWaitSeconds, measuredRatePerMinute } from '../domain/admission.js';
 import { AppError } from '../domain/errors.js';
 import { sessionIdOf, type QueueConfig } from '../domain/queue.js';
-import { effectiveMode, shownPlace } from '../domain/schedule.js';
+import { effectiveMode, hiddenPlaceWaitSeconds } from '../domain/schedule.js';
 import type { EventBus, WaitingRoomEvent } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -25,6 +26,9 @@ function progressOf(d: Record<string, unknown>): Progress {
     ...(d.added !== undefined ? { added: Number(d.added) } : {}),
   };
 }
+
+/** Visitors of a room handled per turn of the event loop in a tick's fan-out. */
+const FANOUT_SLICE = 1_000;
 
 /** What the hub needs of a socket; the uWS adapter provides it. */
 export interface Connection {
@@ -199,19 +203,26 @@ export function createHub(opts: HubOptions) {
     if (room.tracker.wantsSnapshot(clock(), opts.gapGraceMs)) await snapshot(room);
 
     const now = clock();
+    const queueLengthNow = room.tracker.queueLength;
+    // A shuffled pre-queue shows no place (shownPlace): everyone is shown last, and the wait
+    // includes the time until the start. The store's clock drives the phase.
+    const hiddenWait = room.queue ? hiddenPlaceWaitSeconds(room.queue, counts.now) : null;
+    let updates = 0;
+    let visited = 0;
     for (const visitor of room.tracker.all()) {
+      // Let other work (admission pushes above all) in between slices of a large room.
+      if (++visited % FANOUT_SLICE === 0) await setImmediate();
       const exact = visitor.position;
       if (exact < 1) continue;
-      // A shuffled pre-queue shows no place (shownPlace); the store's clock drives the phase.
-      const shown = room.queue ? shownPlace(room.queue, counts.now, exact, room.tracker.queueLength) : null;
-      const position = shown?.position ?? exact;
-      const eta = (shown?.waitUntilStartSeconds ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
-      const queueLength = Math.max(room.tracker.queueLength, position);
+      const position = hiddenWait === null ? exact : Math.max(exact, queueLengthNow);
+      const eta = (hiddenWait ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
+      const queueLength = Math.max(queueLengthNow, position);
       if (position !== visitor.sentPosition || queueLength !== visitor.sentQueueLength || eta !== visitor.sentEta) {
         visitor.sentPosition = position;
         visitor.sentQueueLength = queueLength;
         visitor.sentEta = eta;
-        send(visitor.conn, { type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
+        visitor.conn.send({ type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
+        updates++;
       }
       if (visitor.ticketExpiresAtS * 1000 - now < opts.ticketRefreshBelowMs) {
         const ticket = await tokens.signTicket(room.queueId, visitor.positionId);
@@ -219,6 +230,8 @@ export function createHub(opts: HubOptions) {
         send(visitor.conn, { type: 'token_refresh', data: { token: ticket.token, expires_at: new Date(ticket.expiresAt).toISOString() } });
       }
     }
+    // One counter update per tick, not one label lookup per message.
+    if (updates > 0) metrics.socketMessages.inc({ direction: 'out', type: 'position_update' }, updates);
   }
 
   let ticking = false;

@@ -99,7 +99,17 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 const _schemaMatchesWire: Same<ClientMessage, WireClientMessage> = true;
 
 export function encode(message: ServerMessage): string {
+  if (message.type === 'position_update' && isIntegerUpdate(message.data)) {
+    // The message every waiting visitor gets every tick: for integers a template gives the same
+    // JSON as JSON.stringify (a test checks) for a fraction of the work.
+    const d = message.data;
+    return `{"type":"position_update","data":{"position":${d.position},"queue_length":${d.queue_length},"estimated_wait_seconds":${d.estimated_wait_seconds}}}`;
+  }
   return JSON.stringify(message);
+}
+
+function isIntegerUpdate(d: { position: number; queue_length: number; estimated_wait_seconds: number }): boolean {
+  return Number.isSafeInteger(d.position) && Number.isSafeInteger(d.queue_length) && Number.isSafeInteger(d.estimated_wait_seconds);
 }
 
 /** Parses one frame; a reason string when it is not a valid client message. */
