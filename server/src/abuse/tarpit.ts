@@ -11,7 +11,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { QueueConfig } from '../domain/queue.js';
 import type { TarpitClaims, TokenService } from '../tokens/tokens.js';
-import type { WaitingView } from '../services/positions.js';
+import { waitingViewOf, type WaitingView } from '../services/waiting-view.js';
 
 /** Seconds for the distance to the floor to halve: slow enough to look like a busy queue. */
 const HALF_LIFE_SECONDS = 600;
@@ -37,19 +37,16 @@ export async function tarpitView(
 ): Promise<WaitingView> {
   const ticket = await tokens.signTicket(queue.id, positionId, claims);
   const position = tarpitPosition(claims, now);
-  return {
-    position_id: positionId,
-    queue_id: queue.id,
-    position,
-    queue_length: position + Math.round(claims.start / 3),
-    // As if admissions ran at the configured rate: plausible, and always in the future.
-    estimated_wait_seconds: Math.ceil((position / Math.max(1, queue.admission_rate_per_minute)) * 60),
-    status: 'waiting',
-    admitted: false,
-    token: ticket.token,
-    token_expires_at: new Date(ticket.expiresAt).toISOString(),
-    heartbeat_interval_seconds: queue.heartbeat_interval_seconds,
-    heartbeat_timeout_seconds: queue.heartbeat_timeout_seconds,
-    expires_at: new Date(now + queue.heartbeat_timeout_seconds * 1000).toISOString(),
-  };
+  return waitingViewOf(
+    queue,
+    positionId,
+    {
+      position,
+      queueLength: position + Math.round(claims.start / 3),
+      // As if admissions ran at the configured rate: plausible, and always in the future.
+      estimatedWaitSeconds: Math.ceil((position / Math.max(1, queue.admission_rate_per_minute)) * 60),
+    },
+    ticket,
+    now,
+  );
 }

@@ -10,12 +10,13 @@ import type { Publish } from '../events/publisher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PositionState, QueueStore, WaitingFacts } from '../store/types.js';
 import type { TokenService } from '../tokens/tokens.js';
-import type { AdmittedStatus, JoinedData } from '../../../client-sdk/src/protocol.js';
+import type { AdmittedStatus } from '../../../client-sdk/src/protocol.js';
 import { createPositionIdPool } from './position-ids.js';
 import type { QueueDirectory } from './queues.js';
+import { waitingViewOf, type WaitingView } from './waiting-view.js';
 
 /** The wire views (DESIGN §4, one definition for server and clients): REST responses and the socket's `joined`. */
-export type WaitingView = Omit<JoinedData, 'resumed'>;
+export type { WaitingView };
 export type AdmittedView = AdmittedStatus;
 export type PositionView = WaitingView | AdmittedView;
 
@@ -106,20 +107,8 @@ export function createPositionService(deps: PositionServiceDeps) {
       effectiveMode(queue, facts.now).ratePerMinute, // a live event's own rate
     );
     const shown = shownPlace(queue, facts.now, facts.position, facts.queueLength);
-    return {
-      position_id: positionId,
-      queue_id: queue.id,
-      position: shown.position,
-      queue_length: facts.queueLength,
-      estimated_wait_seconds: shown.waitUntilStartSeconds + estimateWaitSeconds(shown.position, rate),
-      status: 'waiting',
-      admitted: false,
-      token: ticket.token,
-      token_expires_at: new Date(ticket.expiresAt).toISOString(),
-      heartbeat_interval_seconds: queue.heartbeat_interval_seconds,
-      heartbeat_timeout_seconds: queue.heartbeat_timeout_seconds,
-      expires_at: new Date(facts.now + queue.heartbeat_timeout_seconds * 1000).toISOString(),
-    };
+    const eta = shown.waitUntilStartSeconds + estimateWaitSeconds(shown.position, rate);
+    return waitingViewOf(queue, positionId, { position: shown.position, queueLength: facts.queueLength, estimatedWaitSeconds: eta }, ticket, facts.now);
   }
 
   async function admittedView(queue: QueueConfig, positionId: string, sessionExpiresAt: number): Promise<AdmittedView> {
