@@ -47,7 +47,7 @@ import { withCpuShares } from './lib/cpu.js';
 import { INSPECT_ARG, collectGarbage } from './lib/inspector.js';
 import { deliveriesIn, measureWindow, sumOf, swarmPlans } from './lib/fanout-window.js';
 import { benchStream, deleteStream } from './lib/nats-stream.js';
-import { pidListeningOn, processRssBytes } from './lib/proc.js';
+import { cleanUpOnSignals, pidListeningOn, processRssBytes } from './lib/proc.js';
 import { scrapeMetrics, sumSamples } from './lib/prometheus.js';
 import { deleteQueue, infoField, memoryUsageOf, queueKeyPattern, scanKeys } from './lib/redis-inspect.js';
 import { printReport, type FanoutPhase, type JoinPhase, type Results, type ServerMemory, type StoreFigures } from './lib/realtime-report.js';
@@ -152,12 +152,7 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanUpOnSignals(cleanup);
 
 async function startFleet(): Promise<ServerProcess[]> {
   tmpDir = await mkdtemp(join(tmpdir(), 'wr-bench-rt-'));

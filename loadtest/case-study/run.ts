@@ -7,6 +7,7 @@
  * reported mapped back to the full-size case. Prints a table and, as the last line of stdout,
  * one JSON object; writes the plot to docs/case-study.svg.
  */
+import { cleanUpOnSignals } from '../bench/lib/proc.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -97,12 +98,7 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanUpOnSignals(cleanup);
 
 async function startFleet(): Promise<ServerProcess[]> {
   tmpDir = await mkdtemp(join(tmpdir(), 'wr-case-study-'));

@@ -1,6 +1,7 @@
 /**
  * What the benchmarks read about processes and the machine from Linux's /proc: CPU time and
- * resident memory. Every reader returns NaN where there is no /proc (or the process is gone).
+ * resident memory (every reader returns NaN where there is no /proc, or the process is gone),
+ * and the clean-up on signals every benchmark shares.
  */
 import { readFile, readdir, readlink } from 'node:fs/promises';
 
@@ -84,4 +85,14 @@ export async function pidListeningOn(port: number): Promise<number | undefined> 
     }
   }
   return undefined;
+}
+
+/** Ctrl-C or SIGTERM: run the benchmark's clean-up (processes, keys, streams), then exit 130. */
+export function cleanUpOnSignals(cleanup: () => Promise<unknown>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`${signal}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
 }
