@@ -30,6 +30,14 @@ function progressOf(d: Record<string, unknown>): Progress {
 /** Visitors of a room handled per turn of the event loop in a tick's fan-out. */
 const FANOUT_SLICE = 1_000;
 
+/**
+ * A visitor's position and ETA are pushed the tick they change; a change of the queue length
+ * behind them alone only every this many ticks. In a join storm the length grows every tick, and
+ * pushing it to every waiting socket every tick would cost the server and every client a frame
+ * per second for a number of little consequence to them.
+ */
+const QUEUE_LENGTH_TICKS = 5;
+
 /** What the hub needs of a socket; the uWS adapter provides it. */
 export interface Connection {
   send(message: ServerMessage): void;
@@ -55,6 +63,8 @@ interface QueueRoom {
   ratePerMinute: number;
   heartbeatIntervalSeconds: number;
   queue: QueueConfig | null;
+  /** Ticks so far: a change of the queue length alone is pushed on every QUEUE_LENGTH_TICKS-th. */
+  ticks: number;
 }
 
 export interface HubOptions {
@@ -91,7 +101,7 @@ export function createHub(opts: HubOptions) {
   const roomOf = (queueId: string): QueueRoom => {
     let room = rooms.get(queueId);
     if (!room) {
-      room = { queueId, tracker: new PositionTracker<Visitor>(), ratePerMinute: 0, heartbeatIntervalSeconds: 30, queue: null };
+      room = { queueId, tracker: new PositionTracker<Visitor>(), ratePerMinute: 0, ticks: 0, heartbeatIntervalSeconds: 30, queue: null };
       rooms.set(queueId, room);
     }
     return room;
@@ -207,6 +217,7 @@ export function createHub(opts: HubOptions) {
     // A shuffled pre-queue shows no place (shownPlace): everyone is shown last, and the wait
     // includes the time until the start. The store's clock drives the phase.
     const hiddenWait = room.queue ? hiddenPlaceWaitSeconds(room.queue, counts.now) : null;
+    const queueLengthDue = room.ticks++ % QUEUE_LENGTH_TICKS === 0;
     let updates = 0;
     let visited = 0;
     for (const visitor of room.tracker.all()) {
@@ -217,7 +228,7 @@ export function createHub(opts: HubOptions) {
       const position = hiddenWait === null ? exact : Math.max(exact, queueLengthNow);
       const eta = (hiddenWait ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
       const queueLength = Math.max(queueLengthNow, position);
-      if (position !== visitor.sentPosition || queueLength !== visitor.sentQueueLength || eta !== visitor.sentEta) {
+      if (position !== visitor.sentPosition || eta !== visitor.sentEta || (queueLengthDue && queueLength !== visitor.sentQueueLength)) {
         visitor.sentPosition = position;
         visitor.sentQueueLength = queueLength;
         visitor.sentEta = eta;
