@@ -9,7 +9,7 @@
  * the visitor's own fields (frames.ts) without a string or a JSON tree per message.
  */
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
+import { LeanWebSocket } from './lean-socket.js';
 import { isTransientClose, type AdmittedData, type ServerMessage } from '../../server/src/realtime/protocol.js';
 import { joinFrame, parseServerFrame, readPositionUpdate, type PositionReading } from './frames.js';
 
@@ -77,7 +77,7 @@ export class Visitor {
   readonly sendsJoin: boolean;
   readonly handshakeTimeoutMs: number;
   private readonly observer: VisitorObserver;
-  private ws: WebSocket | undefined;
+  private ws: LeanWebSocket | undefined;
   private settle: ((outcome: JoinOutcome) => void) | undefined;
 
   phase: VisitorPhase = 'idle';
@@ -122,7 +122,7 @@ export class Visitor {
   }
 
   get isOpen(): boolean {
-    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN;
+    return this.ws !== undefined && this.ws.isOpen;
   }
 
   /** True when the last close code tells a client to reconnect with backoff (protocol.ts). */
@@ -140,12 +140,9 @@ export class Visitor {
     this.errorCode = undefined;
     this.errorMessage = undefined;
     this.connectStartedAt = nowMs();
-    const ws = new WebSocket(this.url, {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
+    const ws = new LeanWebSocket(this.url, {
       maxPayload: 64 * 1024,
       handshakeTimeout: this.handshakeTimeoutMs,
-      followRedirects: false,
       ...(this.localAddress ? { localAddress: this.localAddress } : {}),
     });
     this.ws = ws;
@@ -229,8 +226,7 @@ export class Visitor {
     this.ws?.send(joinFrame(this.ticket));
   }
 
-  private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
-    const frame = data instanceof Buffer ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  private onFrame(frame: Buffer, isBinary: boolean): void {
     if (!isBinary && readPositionUpdate(frame, reading)) {
       const before = this.last.position;
       this.last.position = reading.position;
@@ -304,7 +300,7 @@ export class Visitor {
     }
   }
 
-  private onClose(ws: WebSocket, code: number, reason: Buffer): void {
+  private onClose(ws: LeanWebSocket, code: number, reason: Buffer): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
     this.closeCode = code;
