@@ -1,12 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { createDefaultBotClassifier } from './abuse/bot-classifier.js';
 import { createProofOfWorkChallenge } from './abuse/challenge.js';
 import { createJoinGuard } from './abuse/join-guard.js';
-import { ConfigError, type Config } from './config/config.js';
-import { createJetStreamEventBus } from './events/jetstream.js';
-import { createMemoryEventBus } from './events/memory.js';
+import type { Config } from './config/config.js';
 import { createPublisher } from './events/publisher.js';
 import type { EventBus } from './events/types.js';
 import { createClientIpResolver, hashIp } from './http/client-ip.js';
@@ -25,18 +22,14 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createDashboardFeed } from './realtime/dashboard-feed.js';
 import { mountDashboardSocket } from './realtime/dashboard-socket.js';
+import { connectEventBus, connectStore, createTokens, readConfigFile } from './infrastructure.js';
 import { createHub } from './realtime/hub.js';
 import { mountWebSocket } from './realtime/ws-server.js';
 import { startAdmissionLoop } from './services/admission-loop.js';
 import { createPositionService } from './services/positions.js';
 import { createQueueDirectory } from './services/queues.js';
 import { createSessionService } from './services/sessions.js';
-import { createMemoryQueueStore } from './store/memory.js';
-import { createRedisQueueStore } from './store/redis.js';
 import type { QueueStore } from './store/types.js';
-import { generateEphemeralSigningKeys, loadSigningKeys } from './tokens/keys.js';
-import { loadGrantKeys } from './tokens/grant-keys.js';
-import { createTokenService } from './tokens/tokens.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -75,16 +68,6 @@ async function listenWithRetry(app: TemplatedApp, host: string, port: number, re
   }
 }
 
-/** Reads an operator's file named by a setting; a bad file stops start-up naming the setting. */
-function readConfigFile<T>(variable: string, file: string | undefined, read: (file: string) => T): T | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return read(file);
-  } catch (err) {
-    throw new ConfigError(variable, `cannot use ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
 /** The composition root: builds one node from its config and starts serving. */
 export async function startNode({ config, logger, clock = Date.now }: AppOptions): Promise<WaitingRoomNode> {
   assertNativeUws();
@@ -92,58 +75,12 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   const log = logger.child({ node: nodeId });
   const metrics = createMetrics();
 
-  const redis = config.dragonflyUrl
-    ? new Redis(config.dragonflyUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: true })
-    : undefined;
-  if (redis) {
-    redis.on('error', (err: Error) => log.warn({ err: err.message }, 'store connection error'));
-    await redis.connect();
-  }
-  const store = redis ? createRedisQueueStore(redis) : createMemoryQueueStore();
-  if (!redis) log.info('DRAGONFLYDB_URL is not set: embedded in-memory store (single node only)');
-
-  const onHandlerError = (err: unknown) => log.error({ err }, 'event handler failed');
-  const jetStream = config.natsUrl
-    ? await createJetStreamEventBus({
-        url: config.natsUrl,
-        nodeId,
-        streamName: config.natsStream,
-        subjectPrefix: config.natsSubjectPrefix,
-        replicas: config.natsStreamReplicas,
-        maxAgeSeconds: config.natsStreamMaxAgeSeconds,
-        log,
-        onPublishFailure: () => metrics.eventPublishFailures.inc(),
-        onHandlerError,
-      })
-    : undefined;
-  const bus: EventBus = jetStream ?? createMemoryEventBus(onHandlerError);
-  if (!jetStream) log.info('NATS_URL is not set: in-process event bus (single node only)');
+  const { store, redis } = await connectStore(config, log);
+  const { bus, jetStream } = await connectEventBus(config, nodeId, log, metrics);
   metrics.eventBusConnected.set(bus.healthy() ? 1 : 0);
   const busGauge = setInterval(() => metrics.eventBusConnected.set(bus.healthy() ? 1 : 0), 1_000);
   const publish = createPublisher(bus, nodeId);
-
-  const ticketSecret = config.ticketSecret ?? randomBytes(32).toString('base64url');
-  if (!config.ticketSecret) {
-    log.warn('TICKET_SECRET is not set: using an ephemeral secret; other nodes cannot read this node\'s tickets');
-  }
-  const signingKeys =
-    config.jwtPrivateKeyFiles.length > 0
-      ? await loadSigningKeys({ privateKeyFiles: config.jwtPrivateKeyFiles, alg: config.jwtAlg })
-      : await generateEphemeralSigningKeys(config.jwtAlg);
-  if (config.jwtPrivateKeyFiles.length === 0) {
-    log.warn('JWT_PRIVATE_KEY_FILE is not set: using an ephemeral signing key; several nodes cannot share it');
-  }
-  const grantKeys = readConfigFile('GRANT_PUBLIC_KEY_FILE', config.grantPublicKeyFiles.join(',') || undefined, () =>
-    loadGrantKeys(config.grantPublicKeyFiles),
-  );
-  const tokens = createTokenService({
-    ticketSecret: new TextEncoder().encode(ticketSecret),
-    grantKeys: grantKeys ?? [],
-    signingKeys,
-    issuer: config.jwtIssuer,
-    ticketTtlSeconds: config.ticketTtlSeconds,
-    clock,
-  });
+  const { tokens, ticketSecret } = await createTokens(config, log, clock);
 
   const ipSalt = config.ipSalt ?? randomBytes(16).toString('base64url');
   if (!config.ipSalt && redis) log.warn('IP_SALT is not set: per-IP limits are not shared between nodes');
