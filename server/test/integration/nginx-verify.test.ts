@@ -13,7 +13,6 @@ import { admitVisitor, untilAdmitted, type AdmittedVisitor } from '../support/se
  * auth_request against a node's /verify. The nginx config is docs/examples/nginx.conf itself
  * (the one docs/TOKENIZATION.md shows) with only addresses and the queue id replaced.
  */
-const DB = 13;
 const PUBLIC_URL = 'http://waiting.example.test';
 const REPO = new URL('../../../', import.meta.url);
 const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
@@ -54,7 +53,8 @@ describe('nginx auth_request in front of an origin', () => {
   let waitingTicket: string;
 
   beforeAll(async () => {
-    node = await startTestNode({ redisDb: DB, env: { PUBLIC_URL, TRUSTED_PROXIES: '127.0.0.1' } });
+    // Embedded: one node is all the gate needs (session-control.test.ts proves revocation across nodes).
+    node = await startTestNode({ env: { PUBLIC_URL, TRUSTED_PROXIES: '127.0.0.1' } });
     origin = createServer((req, res) => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', session: req.headers['x-waiting-room-session'] as string | undefined });
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`origin: ${req.url ?? ''}`);

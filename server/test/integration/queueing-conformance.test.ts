@@ -3,7 +3,8 @@
  * implementations (as store-conformance.test.ts does for the rest): methods, queue-only-when-
  * needed, the lottery, weighted lanes and scheduled events. Expected admission orders are
  * computed with the pure domain functions (pickLane, the lottery, drawKey), so both the Lua
- * scripts and the memory store must pick exactly the same visitors. Redis database 14.
+ * scripts and the memory store must pick exactly the same visitors. Redis database 9, shared
+ * with store-conformance.test.ts: neither starts a node, so no admission loop touches their queues.
  */
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +19,7 @@ import { createRedisQueueStore } from '../../src/store/redis.js';
 import type { QueueStore } from '../../src/store/types.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const REDIS_OPTIONS = { db: 14 };
+const REDIS_OPTIONS = { db: 9 };
 const redisQueueIds: string[] = [];
 let admin: Redis;
 
