@@ -13,7 +13,7 @@ function peerThatStopsReading() {
     send(message: string) {
       sent.push(message);
       buffered += message.length;
-      return 1;
+      return 0; // as uWS says when a frame had to be buffered (the peer is not reading)
     },
     getBufferedAmount: () => buffered,
     end(code: number, reason: string) {
