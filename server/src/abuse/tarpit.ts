@@ -47,6 +47,6 @@ export async function tarpitView(
       estimatedWaitSeconds: Math.ceil((position / Math.max(1, queue.admission_rate_per_minute)) * 60),
     },
     ticket,
-    now,
+    now + queue.heartbeat_timeout_seconds * 1000,
   );
 }

@@ -108,7 +108,19 @@ export function createPositionService(deps: PositionServiceDeps) {
     );
     const shown = shownPlace(queue, facts.now, facts.position, facts.queueLength);
     const eta = shown.waitUntilStartSeconds + estimateWaitSeconds(shown.position, rate);
-    return waitingViewOf(queue, positionId, { position: shown.position, queueLength: facts.queueLength, estimatedWaitSeconds: eta }, ticket, facts.now);
+    // The deadline the place really has where the read saw it (a status read renews nothing);
+    // otherwise the step just set it, or a socket holds the place: the grace from now. Deadlines
+    // are kept in whole seconds, so this one is too.
+    const deadlineSeconds =
+      typeof facts.deadlineSeconds === 'number' ? facts.deadlineSeconds : Math.floor(facts.now / 1000) + queue.heartbeat_timeout_seconds;
+    const placeExpiresAt = deadlineSeconds * 1000;
+    return waitingViewOf(
+      queue,
+      positionId,
+      { position: shown.position, queueLength: facts.queueLength, estimatedWaitSeconds: eta },
+      ticket,
+      placeExpiresAt,
+    );
   }
 
   async function admittedView(queue: QueueConfig, positionId: string, sessionExpiresAt: number): Promise<AdmittedView> {

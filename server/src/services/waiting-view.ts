@@ -17,7 +17,8 @@ export function waitingViewOf(
   positionId: string,
   shown: ShownWait,
   ticket: { token: string; expiresAt: number },
-  now: number,
+  /** When the place lapses without a heartbeat (ms since the epoch). */
+  placeExpiresAt: number,
 ): WaitingView {
   return {
     position_id: positionId,
@@ -31,6 +32,6 @@ export function waitingViewOf(
     token_expires_at: new Date(ticket.expiresAt).toISOString(),
     heartbeat_interval_seconds: queue.heartbeat_interval_seconds,
     heartbeat_timeout_seconds: queue.heartbeat_timeout_seconds,
-    expires_at: new Date(now + queue.heartbeat_timeout_seconds * 1000).toISOString(),
+    expires_at: new Date(placeExpiresAt).toISOString(),
   };
 }

@@ -363,7 +363,11 @@ export function createMemoryQueueStore(opts: MemoryQueueStoreOptions = {}): Queu
 
     async getPosition(queueId, positionId) {
       const q = find(queueId);
-      return q ? positionState(q, positionId, now()) : { state: 'gone' };
+      if (!q) return { state: 'gone' };
+      const state = positionState(q, positionId, now());
+      const w = q.waiting.get(positionId);
+      if (state.state !== 'waiting' || !w) return state;
+      return { ...state, deadlineSeconds: w.holder === null ? w.deadlineSec : null };
     },
 
     async heartbeat(queueId, positionId) {

@@ -160,8 +160,13 @@ export function createRedisQueueStore(redis: Redis | string, opts: RedisQueueSto
 
     async getPosition(queueId, positionId) {
       const k = queueKeys(queueId);
-      const raw = await scripts.getPosition([k.wait, k.active, k.admlog, k.ver], [positionId]);
-      return parsePositionState(raw, 'getPosition');
+      const shardKey = heartbeatShardKey(queueId, heartbeatShardOf(positionId));
+      const raw = await scripts.getPosition([k.wait, k.active, k.admlog, k.ver, shardKey], [positionId]);
+      const state = parsePositionState(raw, 'getPosition');
+      if (state.state !== 'waiting') return state;
+      const heartbeat = asNullableNumber(asArray(raw, 'getPosition')[8], 'getPosition');
+      // A negative value is a node's holder marker: held by an open socket, no deadline.
+      return { ...state, deadlineSeconds: heartbeat === null || heartbeat < 0 ? null : heartbeat };
     },
 
     async heartbeat(queueId, positionId) {

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-export const SCRIPT_VERSION = 5;
+export const SCRIPT_VERSION = 6;
 
 const SCRIPT_DIR = new URL('./scripts/', import.meta.url);
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"[ \t]*$/gm;
@@ -21,7 +21,7 @@ const SCRIPT_FILES = {
   updateQueue: 'update-queue-2',
   enqueue: 'enqueue-12',
   pruneIpLimits: 'prune-ip-limits-n',
-  getPosition: 'get-position-4',
+  getPosition: 'get-position-5',
   heartbeat: 'heartbeat-6',
   leave: 'leave-4',
   attach: 'attach-5',

@@ -132,6 +132,12 @@ export interface WaitingFacts {
   admittedInWindow: number;
   oldestAdmissionInWindow: number | null;
   now: number;
+  /**
+   * From getPosition only: the place's heartbeat deadline (unix seconds), or null while a node's
+   * open socket holds it (no deadline then). Absent where a read does not look (the scripts that
+   * set a deadline or a holder know it already).
+   */
+  deadlineSeconds?: number | null;
 }
 
 /** Per-IP concurrent positions: `key` is the client's (salted, hashed) address. */

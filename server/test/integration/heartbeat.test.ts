@@ -45,4 +45,21 @@ describe.each([
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(metrics).toMatch(/waiting_room_cleanup_duration_seconds_count \d+/);
   });
+
+  it('status reports the deadline the place has (it renews nothing); a heartbeat moves it', async () => {
+    const [a, b] = [nodes[0]!, nodes.at(-1)!];
+    const q = uniqueQueueId('hbdl');
+    await createQueue(a, { id: q, status: 'paused', heartbeat_interval_seconds: 10, heartbeat_timeout_seconds: 30 });
+    const joined = await enqueue(a, q);
+    const token = String(joined.body.token);
+    const joinedDeadline = Date.parse(String(joined.body.expires_at));
+    await sleep(1_200);
+    const status = await call(`${b.url}/api/v1/queues/${q}/status`, { token });
+    expect(Date.parse(String(status.body.expires_at))).toBe(joinedDeadline);
+    const hb = await call(`${b.url}/api/v1/queues/${q}/heartbeat`, { method: 'POST', token, body: {} });
+    const renewed = Date.parse(String(hb.body.expires_at));
+    expect(renewed).toBeGreaterThan(joinedDeadline);
+    const after = await call(`${a.url}/api/v1/queues/${q}/status`, { token });
+    expect(Date.parse(String(after.body.expires_at))).toBe(renewed);
+  });
 });

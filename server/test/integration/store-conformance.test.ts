@@ -593,6 +593,26 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
       expect(await store.getPosition(id, b)).toMatchObject({ state: 'waiting', position: 2 });
     });
 
+    it('reports the heartbeat deadline a waiting place has, and none while a socket holds it', async () => {
+      const id = await newQueue({ heartbeat_timeout_seconds: 30 });
+      const node = await store.registerNode();
+      const [a, b] = (await store.reservePositionIds(id)) as [string, string];
+      const t0 = await store.now();
+      await store.enqueue(id, a, 0);
+      await store.enqueue(id, b, 0, node);
+      const t1 = await store.now();
+      const deadline = (await store.getPosition(id, a)) as { deadlineSeconds?: number | null };
+      expect(deadline.deadlineSeconds).toBeGreaterThanOrEqual(Math.floor(t0 / 1000) + 30);
+      expect(deadline.deadlineSeconds).toBeLessThanOrEqual(Math.floor(t1 / 1000) + 30);
+      await sleepUntil(t1 + 1_100);
+      // A read renews nothing: the same deadline a second later.
+      expect(await store.getPosition(id, a)).toMatchObject({ state: 'waiting', deadlineSeconds: deadline.deadlineSeconds });
+      expect(await store.getPosition(id, b)).toMatchObject({ state: 'waiting', deadlineSeconds: null });
+      await store.detach(id, b, node);
+      const detached = (await store.getPosition(id, b)) as { deadlineSeconds?: number | null };
+      expect(detached.deadlineSeconds).toBeGreaterThanOrEqual(Math.floor(t1 / 1000) + 31);
+    });
+
     it('a late detach from a node that no longer holds the position changes nothing', async () => {
       const id = await newQueue({ heartbeat_timeout_seconds: 1 });
       const first = await store.registerNode();
