@@ -43,6 +43,7 @@ import { countBetween, mergeTimelines, type TimelineSpec } from '../lib/timeline
 import { nowMs } from '../lib/ws-visitor.js';
 import { runBareBaseline, type BareBaselineResult } from './lib/bare-baseline.js';
 import { nonNegativeInt, positiveInt } from './lib/cli.js';
+import { allocatorSetup } from './lib/allocator.js';
 import { withCpuShares } from './lib/cpu.js';
 import { INSPECT_ARG, collectGarbage } from './lib/inspector.js';
 import { deliveriesIn, measureWindow, sumOf, swarmPlans } from './lib/fanout-window.js';
@@ -82,6 +83,7 @@ const { values: flags } = parseArgs({
     'no-flood': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'server-env': { type: 'string', multiple: true },
+    allocator: { type: 'string' },
   },
 });
 const sockets = positiveInt('sockets', flags.sockets) ?? 5_000;
@@ -113,6 +115,9 @@ const extraServerEnv = Object.fromEntries(
     return [pair.slice(0, eq), pair.slice(eq + 1)];
   }),
 );
+
+const malloc = allocatorSetup(flags.allocator);
+if (malloc.notice) console.error(`! ${malloc.notice}`);
 
 const queueId = `rt-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const stream = benchStream(queueId);
@@ -172,6 +177,7 @@ async function startFleet(): Promise<ServerProcess[]> {
     POSITION_TICK_MS: String(POSITION_TICK_MS),
     SHUTDOWN_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'warn',
+    ...malloc.env,
     ...extraServerEnv,
   };
   const nodeArgs = [INSPECT_ARG, ...profileArgs('server')];
@@ -202,7 +208,8 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
       return collectGarbage(s.inspectorUrl);
     }),
   );
-  await sleep(500);
+  // jemalloc returns freed pages over its decay time (10 s by default), glibc at once or never.
+  await sleep(malloc.allocator === 'jemalloc' ? 11_000 : 500);
   return serverMemory(fleet.map((s) => s.pid));
 }
 
@@ -356,6 +363,7 @@ async function run(): Promise<Results> {
       tickMs: POSITION_TICK_MS,
       windowSeconds,
       flood: !flags['no-flood'],
+      serverEnv: malloc.env,
       timeline: { epochMs: nowMs(), bucketMs: BUCKET_MS, buckets: Math.ceil((joinTimeoutMs + 120_000) / BUCKET_MS) },
     }).catch((err: unknown) => {
       baselineError = err instanceof Error ? err.message : String(err);
@@ -408,6 +416,7 @@ try {
     admissionRate,
     jwtAlg,
     serverEnv: extraServerEnv,
+    allocator: malloc.allocator,
     events: natsUrl ? 'nats' : 'in-process',
   });
   const failed = results.join.joined < sockets || sumOf(results.reports, (x) => x.positionRises) > 0 || results.baselineError !== undefined;

@@ -31,6 +31,8 @@ export interface BareBaselineOptions {
   tickMs: number;
   windowSeconds: number;
   flood: boolean;
+  /** Extra environment of the bare servers (the same allocator as the waiting room's). */
+  serverEnv?: Record<string, string>;
   timeline: TimelineSpec;
 }
 
@@ -74,7 +76,7 @@ export async function runBareBaseline(opts: BareBaselineOptions): Promise<BareBa
         startServer({
           entry: BARE_ENTRY,
           nodeArgs: ['--expose-gc'],
-          env: { BARE_TICK_MS: String(opts.tickMs), BARE_FIRST_POSITION: String(sockets) },
+          env: { ...opts.serverEnv, BARE_TICK_MS: String(opts.tickMs), BARE_FIRST_POSITION: String(sockets) },
           onOutput: (line) => process.stderr.write(`[bare ${i}] ${line}\n`),
         }),
       ),

@@ -29,6 +29,8 @@ export interface RunSettings {
   admissionRate: number;
   jwtAlg: string;
   serverEnv: Record<string, string>;
+  /** The servers' malloc (lib/allocator.ts). */
+  allocator: string;
   events: 'nats' | 'in-process';
 }
 
@@ -225,6 +227,7 @@ export function printReport(r: Results, run: RunSettings): void {
       admission_rate_per_minute: admissionRate,
       jwt_alg: run.jwtAlg,
       server_env: run.serverEnv,
+      allocator: run.allocator,
       events: run.events,
       node: process.version,
       redis: r.redisVersion,
