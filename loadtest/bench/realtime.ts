@@ -10,8 +10,8 @@
  *   2. server RSS per socket and store bytes per waiting visitor: RSS growth from the idle
  *      servers to the servers holding every socket, both read after a full garbage collection
  *      (through the inspector the servers are started with, lib/inspector.ts — as the bare
- *      baseline is read after its own gc()), and also the growth 2 s after the join storm,
- *      garbage and all;
+ *      baseline is read after its own gc()) and once the RSS has settled (the allocator's
+ *      decay), and also the growth 2 s after the join storm, garbage and all;
  *   3. fan-out: the queue turns active (`--admission-rate`, by default about a quarter of the
  *      queue by the end of the window), so every tick every waiting visitor's position falls and
  *      the server pushes a `position_update` to each; deliveries/s counted by the generators over
@@ -117,7 +117,6 @@ const extraServerEnv = Object.fromEntries(
 );
 
 const malloc = allocatorSetup(flags.allocator);
-if (malloc.notice) console.error(`! ${malloc.notice}`);
 
 const queueId = `rt-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const stream = benchStream(queueId);
@@ -208,9 +207,23 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
       return collectGarbage(s.inspectorUrl);
     }),
   );
-  // jemalloc returns freed pages over its decay time (10 s by default), glibc at once or never.
-  await sleep(malloc.allocator === 'jemalloc' ? 11_000 : 500);
-  return serverMemory(fleet.map((s) => s.pid));
+  // glibc returns freed memory at once or never: read now. jemalloc returns freed pages over its
+  // decay time (10 s by default), so its readings wait until the RSS settles: four readings 2 s
+  // apart within 0.5 % of each other (at most 60 s; this leaves the servers colder before the
+  // join storm than a glibc run).
+  const pids = fleet.map((s) => s.pid);
+  if (malloc.allocator === 'glibc') {
+    await sleep(500);
+    return serverMemory(pids);
+  }
+  const readings = [await serverMemory(pids)];
+  for (let waited = 0; waited < 60_000; waited += 2_000) {
+    await sleep(2_000);
+    readings.push(await serverMemory(pids));
+    const last = readings.slice(-4).map((r) => r.rss);
+    if (last.length === 4 && Math.max(...last) - Math.min(...last) <= Math.min(...last) * 0.005) break;
+  }
+  return readings[readings.length - 1] as ServerMemory;
 }
 
 async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {

@@ -4,13 +4,10 @@ import { allocatorSetup, findJemalloc } from './allocator.js';
 const JE = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
 describe('allocatorSetup', () => {
-  it('preloads jemalloc by default where it is installed, and falls back to glibc with a notice', () => {
-    expect(allocatorSetup(undefined, JE)).toEqual({ allocator: 'jemalloc', env: { LD_PRELOAD: JE } });
-    expect(allocatorSetup(undefined, null)).toMatchObject({ allocator: 'glibc', env: {}, notice: expect.stringMatching(/libjemalloc2/) });
-  });
-
-  it('honours an explicit choice, and refuses jemalloc where it is missing or an unknown name', () => {
+  it('runs glibc unless jemalloc is asked for, preloads it when asked, and refuses it where it is missing', () => {
+    expect(allocatorSetup(undefined, JE)).toEqual({ allocator: 'glibc', env: {} });
     expect(allocatorSetup('glibc', JE)).toEqual({ allocator: 'glibc', env: {} });
+    expect(allocatorSetup('jemalloc', JE)).toEqual({ allocator: 'jemalloc', env: { LD_PRELOAD: JE } });
     expect(() => allocatorSetup('jemalloc', null)).toThrow(/not found/);
     expect(() => allocatorSetup('tcmalloc', JE)).toThrow(/must be one of/);
   });
