@@ -8,37 +8,26 @@
  */
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lotteryIndex, nextLottery, pickLane, type LaneState } from '../../src/domain/admission.js';
 import { defaultQueueSettings, type QueueConfig, type QueueEvent, type QueueSettings } from '../../src/domain/queue.js';
 import { DRAW_SPAN, drawKey } from '../../src/domain/schedule.js';
-import { QUEUES_KEY, queueKeys } from '../../src/store/keys.js';
 import { createMemoryQueueStore } from '../../src/store/memory.js';
 import { createRedisQueueStore } from '../../src/store/redis.js';
 import type { QueueStore } from '../../src/store/types.js';
+import { STORE_REDIS_OPTIONS, STORE_REDIS_URL, createQueueJanitor } from '../support/store-db.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const REDIS_OPTIONS = { db: 9 };
-const redisQueueIds: string[] = [];
-let admin: Redis;
+let janitor: ReturnType<typeof createQueueJanitor>;
 
 beforeAll(() => {
-  admin = new Redis(REDIS_URL, REDIS_OPTIONS);
+  janitor = createQueueJanitor();
 });
 
-afterAll(async () => {
-  for (const id of redisQueueIds) {
-    const keys = await admin.keys(`${queueKeys(id).cfg.slice(0, -'cfg'.length)}*`);
-    if (keys.length > 0) await admin.del(...keys);
-    await admin.srem(QUEUES_KEY, id);
-  }
-  await admin.quit();
-});
+afterAll(() => janitor.cleanup());
 
 const implementations = [
   { name: 'memory', redis: false, create: (): QueueStore => createMemoryQueueStore() },
-  { name: 'redis', redis: true, create: (): QueueStore => createRedisQueueStore(REDIS_URL, { redisOptions: REDIS_OPTIONS }) },
+  { name: 'redis', redis: true, create: (): QueueStore => createRedisQueueStore(STORE_REDIS_URL, { redisOptions: STORE_REDIS_OPTIONS }) },
 ];
 
 /** Lots of tokens at once: 10 per ms, so a short sleep fills any batch these tests ask for. */
@@ -69,7 +58,7 @@ describe.each(implementations)('queueing conformance: $name', ({ redis, create }
 
   async function newQueue(overrides: Partial<QueueSettings> = {}): Promise<string> {
     const id = `qm-${randomUUID().slice(0, 8)}`;
-    if (redis) redisQueueIds.push(id);
+    if (redis) janitor.track(id);
     const at = new Date().toISOString();
     const config: QueueConfig = {
       id,

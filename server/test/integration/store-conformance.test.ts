@@ -1,12 +1,12 @@
 /**
  * One suite, both QueueStore implementations: the in-memory store and the Redis store against
- * the real Redis at REDIS_URL (default 127.0.0.1:6379, database 9). Both run on real time (Redis's clock
+ * the real Redis at REDIS_URL (default 127.0.0.1:6379, database 9: support/store-db.ts). Both run on real time (Redis's clock
  * cannot be moved), so time-dependent cases use 1–2 s timeouts; each test has its own queue id,
  * so tests run concurrently, and the Redis keys of every queue are deleted afterwards.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketCapacity } from '../../src/domain/admission.js';
 import {
@@ -18,7 +18,6 @@ import {
 import {
   HEARTBEAT_SHARD_SIZE,
   IP_LIMIT_PRUNE_STEPS,
-  QUEUES_KEY,
   ipLimitBucketKey,
   ipLimitBucketOf,
   heartbeatShardKey,
@@ -28,37 +27,17 @@ import {
 import { createMemoryQueueStore } from '../../src/store/memory.js';
 import { createRedisQueueStore } from '../../src/store/redis.js';
 import type { Admission, QueueStore, SweepResult } from '../../src/store/types.js';
+import { STORE_REDIS_OPTIONS, STORE_REDIS_URL, createQueueJanitor } from '../support/store-db.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-/**
- * A database of its own (unless REDIS_URL names one): a server running on the same Redis ticks
- * every queue listed in wr:queues, and would admit and sweep this suite's queues under it.
- */
-const REDIS_OPTIONS = { db: 9 };
-
-/** Redis queue ids to delete after the file. */
-const redisQueueIds: string[] = [];
+let janitor: ReturnType<typeof createQueueJanitor>;
 let admin: Redis;
 
 beforeAll(() => {
-  admin = new Redis(REDIS_URL, REDIS_OPTIONS);
+  janitor = createQueueJanitor();
+  admin = janitor.admin;
 });
 
-afterAll(async () => {
-  for (const id of redisQueueIds) {
-    const tag = queueKeys(id).cfg.slice(0, -'cfg'.length);
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await admin.scan(cursor, 'MATCH', `${tag}*`, 'COUNT', 1000);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    for (let i = 0; i < keys.length; i += 500) await admin.del(...keys.slice(i, i + 500));
-    await admin.srem(QUEUES_KEY, id);
-  }
-  await admin.quit();
-});
+afterAll(() => janitor.cleanup());
 
 function queueConfig(id: string, overrides: Partial<QueueSettings> = {}): QueueConfig {
   const at = new Date().toISOString();
@@ -76,7 +55,7 @@ const implementations = [
   {
     name: 'redis',
     redis: true,
-    create: (): QueueStore => createRedisQueueStore(REDIS_URL, { redisOptions: REDIS_OPTIONS }),
+    create: (): QueueStore => createRedisQueueStore(STORE_REDIS_URL, { redisOptions: STORE_REDIS_OPTIONS }),
   },
 ];
 
@@ -108,7 +87,7 @@ describe.each(implementations)('QueueStore conformance: $name', ({ redis, create
 
   async function newQueue(overrides: Partial<QueueSettings> = {}): Promise<string> {
     const id = `conf-${randomUUID().slice(0, 8)}`;
-    if (redis) redisQueueIds.push(id);
+    if (redis) janitor.track(id);
     expect(await store.createQueue(queueConfig(id, overrides))).toBe(true);
     return id;
   }
@@ -927,7 +906,7 @@ describe('redis store memory', () => {
   /** Enqueues `count` visitors into a fresh queue; bytes per visitor by INFO and by MEMORY USAGE. */
   async function measure(store: QueueStore): Promise<{ byInfo: number; byKeys: number }> {
     const id = `conf-${randomUUID().slice(0, 8)}`;
-    redisQueueIds.push(id);
+    janitor.track(id);
     await store.createQueue(queueConfig(id, { max_queue_size: 50_000 }));
     const ids: string[] = [];
     while (ids.length < count + 1) ids.push(...(await store.reservePositionIds(id)));
@@ -949,7 +928,7 @@ describe('redis store memory', () => {
   }
 
   it('stays under 200 bytes of store memory per waiting visitor', async () => {
-    const store = createRedisQueueStore(REDIS_URL, { redisOptions: REDIS_OPTIONS });
+    const store = createRedisQueueStore(STORE_REDIS_URL, { redisOptions: STORE_REDIS_OPTIONS });
     try {
       // used_memory is server-wide: other test files writing or deleting at the same moment
       // move it either way, so a reading outside the plausible band is retried. MEMORY USAGE of
