@@ -207,13 +207,14 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
       return collectGarbage(s.inspectorUrl);
     }),
   );
-  // glibc returns freed memory at once or never: read now. jemalloc returns freed pages over its
+  // glibc returns freed pages when the server trims it after a major collection (MALLOC_TRIM: at
+  // most once a second, on a worker thread): read 1.5 s on. jemalloc returns freed pages over its
   // decay time (10 s by default), so its readings wait until the RSS settles: four readings 2 s
   // apart within 0.5 % of each other (at most 60 s; this leaves the servers colder before the
   // join storm than a glibc run).
   const pids = fleet.map((s) => s.pid);
   if (malloc.allocator === 'glibc') {
-    await sleep(500);
+    await sleep(1_500);
     return serverMemory(pids);
   }
   const readings = [await serverMemory(pids)];

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 import { startNode } from './app.js';
+import { startMallocTrim } from './native-memory.js';
 import { superviseWorkers } from './supervisor.js';
 
 /**
@@ -11,6 +12,7 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   if (config.workers > 1 && config.workerId === undefined) return superviseWorkers(config.workers, logger);
+  if (config.mallocTrim) startMallocTrim({ log: logger });
   const node = await startNode({ config, logger: config.workerId === undefined ? logger : logger.child({ worker: config.workerId }) });
   let stopping = false;
   const stop = (signal: string) => {

@@ -62,6 +62,8 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: intIn(0, 120_000).default(10_000),
   LISTEN_RETRY_MS: intIn(0, 600_000).default(60_000),
   WORKERS: intIn(1, 256).default(1),
+  /** Return the C allocator's free pages to the OS after major collections (native-memory.ts). */
+  MALLOC_TRIM: bool.default(true),
   /** Set by the supervisor for its worker processes; not for operators. */
   WORKER_ID: intIn(0, 255).optional(),
   POSITION_TICK_MS: intIn(100, 10_000).default(1_000),
@@ -130,6 +132,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   listenRetryMs: number;
   workers: number;
+  mallocTrim: boolean;
   workerId: number | undefined;
   positionTickMs: number;
   nodeLeaseTtlMs: number;
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     listenRetryMs: e.LISTEN_RETRY_MS,
     workers: e.WORKERS,
+    mallocTrim: e.MALLOC_TRIM,
     workerId: e.WORKER_ID,
     positionTickMs: e.POSITION_TICK_MS,
     nodeLeaseTtlMs: e.NODE_LEASE_TTL_MS,

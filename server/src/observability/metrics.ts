@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { mallocTrimStats } from '../native-memory.js';
 
 /** The seed's metric names (DESIGN §4) plus what operating the push service needs. */
 export function createMetrics() {
@@ -154,6 +155,24 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
+    }),
+    mallocTrims: new Counter({
+      name: 'waiting_room_malloc_trims_total',
+      help: 'Free pages of the C allocator returned to the OS after major collections (process-wide; MALLOC_TRIM)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(mallocTrimStats().trims);
+      },
+    }),
+    mallocTrimSeconds: new Counter({
+      name: 'waiting_room_malloc_trim_seconds_total',
+      help: 'Time those trims took on a worker thread (process-wide)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(mallocTrimStats().seconds);
+      },
     }),
   };
 }
