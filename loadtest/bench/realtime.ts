@@ -51,7 +51,7 @@ import { benchStream, deleteStream } from './lib/nats-stream.js';
 import { cleanUpOnSignals, pidListeningOn, processRssBytes } from './lib/proc.js';
 import { scrapeMetrics, sumSamples } from './lib/prometheus.js';
 import { deleteQueue, infoField, memoryUsageOf, queueKeyPattern, scanKeys } from './lib/redis-inspect.js';
-import { printReport, type FanoutPhase, type JoinPhase, type Results, type ServerMemory, type StoreFigures } from './lib/realtime-report.js';
+import { HEAP_SPACES, printReport, type HeapSpace, type FanoutPhase, type JoinPhase, type Results, type ServerMemory, type StoreFigures } from './lib/realtime-report.js';
 import { startServer, type ServerProcess } from './lib/server-process.js';
 import { writeSigningKey } from './lib/signing-key.js';
 import { round, summarize, type LatencySummary } from './lib/stats.js';
@@ -228,13 +228,15 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
 }
 
 async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
-  const [rss, heapUsed, heapTotal, external] = await Promise.all([
+  const [rss, heapUsed, heapTotal, external, ...spaceTotals] = await Promise.all([
     rssOf(pids),
     serverMetric('nodejs_heap_size_used_bytes'),
     serverMetric('nodejs_heap_size_total_bytes'),
     serverMetric('nodejs_external_memory_bytes'),
+    ...HEAP_SPACES.map((space) => serverMetric('nodejs_heap_space_size_total_bytes', { space: space.replace(/_space$/, '') })),
   ]);
-  return { rss, heapUsed, heapTotal, external };
+  const spaces = Object.fromEntries(HEAP_SPACES.map((space, i) => [space, spaceTotals[i] ?? 0])) as Record<HeapSpace, number>;
+  return { rss, heapUsed, heapTotal, external, spaces };
 }
 
 /** Sum over every server of one metric (Prometheus text of GET /metrics). */
@@ -405,6 +407,7 @@ function growthPerSocket(before: ServerMemory, after: ServerMemory, sockets: num
     heapUsed: (after.heapUsed - before.heapUsed) / sockets,
     heapTotal: (after.heapTotal - before.heapTotal) / sockets,
     external: (after.external - before.external) / sockets,
+    spaces: Object.fromEntries(HEAP_SPACES.map((space) => [space, (after.spaces[space] - before.spaces[space]) / sockets])) as Record<HeapSpace, number>,
   };
 }
 

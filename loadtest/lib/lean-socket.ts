@@ -10,7 +10,7 @@
  * are masked with a zero key (RFC 6455 wants a random one to protect proxies from cache
  * poisoning; on loopback there are none, and a server cannot tell the difference).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 
@@ -32,6 +32,19 @@ export interface LeanSocketEvents {
 const OPCODE = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 const HEADER_END = Buffer.from('\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
+
+/** `Sec-WebSocket-Key`s from one pool of random bytes: one call into the CSPRNG per 256 sockets. */
+const KEY_BYTES = 16;
+const keyPool = Buffer.alloc(KEY_BYTES * 256);
+let keyPoolOffset = keyPool.length;
+function handshakeKey(): string {
+  if (keyPoolOffset === keyPool.length) {
+    randomFillSync(keyPool);
+    keyPoolOffset = 0;
+  }
+  keyPoolOffset += KEY_BYTES;
+  return keyPool.toString('base64', keyPoolOffset - KEY_BYTES, keyPoolOffset);
+}
 
 export class LeanWebSocket extends EventEmitter<LeanSocketEvents> {
   private readonly socket: Socket;
@@ -55,7 +68,7 @@ export class LeanWebSocket extends EventEmitter<LeanSocketEvents> {
       ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
     });
     this.socket = socket;
-    const key = randomBytes(16).toString('base64');
+    const key = handshakeKey();
     socket.once('connect', () => {
       socket.write(
         `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +

@@ -6,7 +6,7 @@ import { createJoinGuard } from './abuse/join-guard.js';
 import type { Config } from './config/config.js';
 import { createPublisher } from './events/publisher.js';
 import type { EventBus } from './events/types.js';
-import { createClientIpResolver, hashIp } from './http/client-ip.js';
+import { createClientIpResolver, createIpHasher } from './http/client-ip.js';
 import { createIpRateLimiter } from './http/rate-limit.js';
 import { mountRoutes, type MountedRoute, type RequestContext } from './http/router.js';
 import { adminRoutes, createAdminCheck } from './http/routes/admin.js';
@@ -158,7 +158,8 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
   const resolveClientIp = createClientIpResolver(config.trustedProxies);
   const enqueueLimiter = createIpRateLimiter({ name: 'enqueue', pointsPerMinute: config.enqueueRateLimitPerMinute, redis, metrics });
   const statusLimiter = createIpRateLimiter({ name: 'status', pointsPerMinute: config.statusRateLimitPerMinute, redis, metrics });
-  const ipKey = (ctx: RequestContext) => hashIp(ctx.clientIp, ipSalt);
+  const hashIp = createIpHasher(ipSalt);
+  const ipKey = (ctx: RequestContext) => hashIp(ctx.clientIp);
 
   async function health(): Promise<HealthReport> {
     const storeUp = await store.ping().catch(() => false);
@@ -203,7 +204,7 @@ export async function startNode({ config, logger, clock = Date.now }: AppOptions
     metrics,
     log,
     nodeNumber,
-    ipKey: (peer, forwardedFor) => hashIp(resolveClientIp(peer, forwardedFor), ipSalt),
+    ipKey: (peer, forwardedFor) => hashIp(resolveClientIp(peer, forwardedFor)),
     joinLimiter: enqueueLimiter,
     guard,
     maxSocketsPerIp: config.wsMaxSocketsPerIp,

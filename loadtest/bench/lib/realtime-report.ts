@@ -41,7 +41,12 @@ export interface ServerMemory {
   heapTotal: number;
   /** Memory of ArrayBuffers and Buffers outside the V8 heap (Node's `external`). */
   external: number;
+  /** V8's reserved heap by space: new (the young generation's semi-spaces), old, code, large objects. */
+  spaces: Record<HeapSpace, number>;
 }
+
+export const HEAP_SPACES = ['new_space', 'old_space', 'code_space', 'large_object_space'] as const;
+export type HeapSpace = (typeof HEAP_SPACES)[number];
 
 export interface JoinPhase {
   summaries: OpenSummary[];
@@ -143,6 +148,12 @@ export function printReport(r: Results, run: RunSettings): void {
         ['  with the activation burst: p99 ms', round(f.admitToClientAll.p99Ms, 1), '', ''],
         ['server RSS bytes per socket', round(r.memoryPerSocket.rss, 0), `≤ ${TARGETS.serverRssBytesPerSocket}`, verdict(r.memoryPerSocket.rss <= TARGETS.serverRssBytesPerSocket)],
         ['  V8 heap used / reserved, bytes per socket', `${round(r.memoryPerSocket.heapUsed, 0)} / ${round(r.memoryPerSocket.heapTotal, 0)}`, '', ''],
+        [
+          '  of the reserved heap: new / old / code / large objects',
+          HEAP_SPACES.map((space) => round(r.memoryPerSocket.spaces[space], 0)).join(' / '),
+          '',
+          '',
+        ],
         ['  Node external memory, bytes per socket', round(r.memoryPerSocket.external, 0), '', ''],
         ['  RSS 2 s after the last join (storm garbage), bytes per socket', round(r.memoryPerSocketAfterJoins.rss, 0), '', ''],
         ['bare uWS RSS bytes per socket', round(b?.rssBytesPerSocket ?? NaN, 0), '', ''],
@@ -206,6 +217,7 @@ export function printReport(r: Results, run: RunSettings): void {
       server_rss_bytes_per_socket: round(r.memoryPerSocket.rss, 0),
       server_heap_used_bytes_per_socket: round(r.memoryPerSocket.heapUsed, 0),
       server_heap_total_bytes_per_socket: round(r.memoryPerSocket.heapTotal, 0),
+      server_heap_spaces_bytes_per_socket: Object.fromEntries(HEAP_SPACES.map((space) => [space, round(r.memoryPerSocket.spaces[space], 0)])),
       server_external_bytes_per_socket: round(r.memoryPerSocket.external, 0),
       server_rss_bytes_per_socket_after_joins: round(r.memoryPerSocketAfterJoins.rss, 0),
       server_heap_total_bytes_per_socket_after_joins: round(r.memoryPerSocketAfterJoins.heapTotal, 0),

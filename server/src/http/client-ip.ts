@@ -50,3 +50,21 @@ function normalize(ip: string): string {
 export function hashIp(ip: string, salt: string): string {
   return createHash('sha256').update(salt).update('\0').update(ip).digest('base64url').slice(0, 22);
 }
+
+/**
+ * `hashIp` with the salt bound and the last few thousand addresses remembered: a join storm
+ * comes from far fewer addresses than sockets (carrier NAT, offices), and a SHA-256 per upgrade
+ * showed in its profile. Forgets everything at once when full (no per-entry bookkeeping).
+ */
+export function createIpHasher(salt: string, capacity = 4_096): (ip: string) => string {
+  const known = new Map<string, string>();
+  return (ip) => {
+    let hash = known.get(ip);
+    if (hash === undefined) {
+      if (known.size >= capacity) known.clear();
+      hash = hashIp(ip, salt);
+      known.set(ip, hash);
+    }
+    return hash;
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTrustedProxies } from '../../src/config/config.js';
-import { createClientIpResolver, hashIp } from '../../src/http/client-ip.js';
+import { createClientIpResolver, createIpHasher, hashIp } from '../../src/http/client-ip.js';
 
 describe('client IP', () => {
   const resolve = createClientIpResolver(parseTrustedProxies('127.0.0.1,10.0.0.0/8'));
@@ -27,5 +27,15 @@ describe('client IP', () => {
     expect(h).not.toContain('198');
     expect(h).not.toBe(hashIp('198.51.100.7', 'salt-two'));
     expect(h).toBe(hashIp('198.51.100.7', 'salt-one'));
+  });
+
+  it('remembers recent hashes, the same as hashIp, and forgets them all when full', () => {
+    const hasher = createIpHasher('salt-one', 2);
+    expect(hasher('198.51.100.7')).toBe(hashIp('198.51.100.7', 'salt-one'));
+    expect(hasher('198.51.100.7')).toBe(hashIp('198.51.100.7', 'salt-one'));
+    expect(hasher('203.0.113.9')).toBe(hashIp('203.0.113.9', 'salt-one'));
+    expect(hasher('192.0.2.1')).toBe(hashIp('192.0.2.1', 'salt-one')); // full: starts over
+    expect(hasher('198.51.100.7')).toBe(hashIp('198.51.100.7', 'salt-one'));
+    expect(createIpHasher('salt-two')('198.51.100.7')).toBe(hashIp('198.51.100.7', 'salt-two'));
   });
 });
