@@ -1,5 +1,5 @@
 import type { WebSocket } from '../http/uws.js';
-import type { Connection } from './hub.js';
+import type { Visitor } from './hub.js';
 import { CLOSE, encode, type ServerMessage } from './protocol.js';
 
 /** The sockets of one client address on this node (one record per address, not a string per socket). */
@@ -13,22 +13,32 @@ const EPOCH_MS = Date.now();
 export const nowSeconds = () => Math.floor((Date.now() - EPOCH_MS) / 1000);
 
 /**
- * A socket's protocol state and the `Connection` the hub sends through: one object with its
- * methods on the prototype (no closures per socket). uWS copies the user data's own properties
- * onto its socket object, so the user data is just a reference to this.
+ * A socket's protocol state and, once it waits here, the hub's visitor (position, what was last
+ * pushed): one object per socket with its methods on the prototype (no closures per socket).
+ * uWS copies the user data's own properties onto its socket object, so the user data is just a
+ * reference to this.
  */
 export interface UserData {
   client: ClientSocket;
 }
 
-export class ClientSocket implements Connection {
+export class ClientSocket implements Visitor {
   ws: WebSocket<UserData> | undefined = undefined;
   state: 'new' | 'joining' | 'waiting' | 'done' = 'new';
-  positionId: string | undefined = undefined;
+  /** '' until a place is held over this socket (and for a tarpitted bot's, which is not tracked). */
+  positionId = '';
   closed = false;
   badFrames = 0;
   framesInWindow = 0;
   windowStart = nowSeconds();
+  // The hub's (Visitor): set when the socket is attached to a room.
+  score = 0;
+  position = 0;
+  version = 0;
+  sentPosition = 0;
+  sentQueueLength = 0;
+  sentEta = 0;
+  ticketExpiresAtS = 0;
 
   constructor(
     readonly queueId: string,

@@ -38,15 +38,14 @@ const FANOUT_SLICE = 1_000;
  */
 const QUEUE_LENGTH_TICKS = 5;
 
-/** What the hub needs of a socket; the uWS adapter provides it. */
-export interface Connection {
+/**
+ * A local visitor, as the hub needs it: a socket it can send through and close, carrying the
+ * position tracker's numbers and what was last pushed. The uWS adapter's socket object is the
+ * visitor itself (client-socket.ts): one object per socket, no second record pointing at it.
+ */
+export interface Visitor extends Member {
   send(message: ServerMessage): void;
   close(code: number, reason: string): void;
-}
-
-/** A local visitor: one object per socket holds what the tracker and the push need. */
-interface Visitor extends Member {
-  conn: Connection;
   positionId: string;
   /** What the last `position_update` (or `joined`) said: only changes are sent. */
   sentPosition: number;
@@ -107,8 +106,8 @@ export function createHub(opts: HubOptions) {
     return room;
   };
 
-  const send = (conn: Connection, message: ServerMessage) => {
-    conn.send(message);
+  const send = (visitor: Visitor, message: ServerMessage) => {
+    visitor.send(message);
     metrics.socketMessages.inc({ direction: 'out', type: message.type });
   };
 
@@ -126,7 +125,7 @@ export function createHub(opts: HubOptions) {
       sessionId,
       expiresAt: sessionExpiresAt,
     });
-    send(visitor.conn, {
+    send(visitor, {
       type: 'admitted',
       data: {
         session_id: sessionId,
@@ -135,13 +134,13 @@ export function createHub(opts: HubOptions) {
         session_expires_at: new Date(sessionExpiresAt).toISOString(),
       },
     });
-    visitor.conn.close(CLOSE.ADMITTED, 'admitted');
+    visitor.close(CLOSE.ADMITTED, 'admitted');
   }
 
   function pushGone(room: QueueRoom, visitor: Visitor, reason: 'heartbeat_timeout' | 'left' | 'removed') {
     forget(room, visitor.positionId);
-    send(visitor.conn, { type: 'expired', data: { reason } });
-    visitor.conn.close(reason === 'left' ? CLOSE.NORMAL : CLOSE.EXPIRED, reason);
+    send(visitor, { type: 'expired', data: { reason } });
+    visitor.close(reason === 'left' ? CLOSE.NORMAL : CLOSE.EXPIRED, reason);
   }
 
   function onEvent(event: WaitingRoomEvent) {
@@ -232,13 +231,13 @@ export function createHub(opts: HubOptions) {
         visitor.sentPosition = position;
         visitor.sentQueueLength = queueLength;
         visitor.sentEta = eta;
-        visitor.conn.send({ type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
+        visitor.send({ type: 'position_update', data: { position, queue_length: queueLength, estimated_wait_seconds: eta } });
         updates++;
       }
       if (visitor.ticketExpiresAtS * 1000 - now < opts.ticketRefreshBelowMs) {
         const ticket = await tokens.signTicket(room.queueId, visitor.positionId);
         visitor.ticketExpiresAtS = Math.floor(ticket.expiresAt / 1000);
-        send(visitor.conn, { type: 'token_refresh', data: { token: ticket.token, expires_at: new Date(ticket.expiresAt).toISOString() } });
+        send(visitor, { type: 'token_refresh', data: { token: ticket.token, expires_at: new Date(ticket.expiresAt).toISOString() } });
       }
     }
     // One counter update per tick, not one label lookup per message.
@@ -263,32 +262,30 @@ export function createHub(opts: HubOptions) {
      * A socket joined or resumed: `view` is what the join returned. Another socket of this
      * node holding the same place is replaced (one place per visitor, the newest socket wins).
      */
-    attach(queueId: string, conn: Connection, view: WaitingView, tracking: Tracking, resumed: boolean) {
+    attach(queueId: string, visitor: Visitor, view: WaitingView, tracking: Tracking, resumed: boolean) {
       const room = roomOf(queueId);
       const previous = room.tracker.get(view.position_id);
-      if (previous && previous.conn !== conn) previous.conn.close(CLOSE.REPLACED, 'the place was taken over by another connection');
-      room.tracker.add(view.position_id, {
-        conn,
-        positionId: view.position_id,
-        score: tracking.score,
-        position: tracking.position,
-        version: tracking.version,
-        sentPosition: view.position,
-        sentQueueLength: view.queue_length,
-        sentEta: view.estimated_wait_seconds,
-        ticketExpiresAtS: Math.floor(Date.parse(view.token_expires_at) / 1000),
-      });
-      send(conn, { type: 'joined', data: { ...view, resumed } });
+      if (previous && previous !== visitor) previous.close(CLOSE.REPLACED, 'the place was taken over by another connection');
+      visitor.positionId = view.position_id;
+      visitor.score = tracking.score;
+      visitor.position = tracking.position;
+      visitor.version = tracking.version;
+      visitor.sentPosition = view.position;
+      visitor.sentQueueLength = view.queue_length;
+      visitor.sentEta = view.estimated_wait_seconds;
+      visitor.ticketExpiresAtS = Math.floor(Date.parse(view.token_expires_at) / 1000);
+      room.tracker.add(view.position_id, visitor);
+      send(visitor, { type: 'joined', data: { ...view, resumed } });
       if (room.tracker.size === 1) {
         store.renewNodeLease(queueId, opts.nodeNumber, opts.leaseTtlMs).catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
       }
     },
 
     /** The socket closed while its place was still waiting here: its grace period starts. */
-    async detach(queueId: string, positionId: string, conn: Connection) {
+    async detach(queueId: string, visitor: Visitor) {
       const room = rooms.get(queueId);
-      const visitor = room?.tracker.get(positionId);
-      if (!room || !visitor || visitor.conn !== conn) return;
+      const { positionId } = visitor;
+      if (!room || room.tracker.get(positionId) !== visitor) return;
       forget(room, positionId);
       if (!draining) await store.detach(queueId, positionId, opts.nodeNumber);
     },
@@ -299,10 +296,10 @@ export function createHub(opts: HubOptions) {
     },
 
     /** The visitor asked to leave over the socket. */
-    async leave(queueId: string, positionId: string, conn: Connection) {
+    async leave(queueId: string, visitor: Visitor) {
       const room = rooms.get(queueId);
-      const visitor = room?.tracker.get(positionId);
-      if (!room || !visitor || visitor.conn !== conn) throw new AppError('INVALID_REQUEST', 'Not joined');
+      const { positionId } = visitor;
+      if (!room || room.tracker.get(positionId) !== visitor) throw new AppError('INVALID_REQUEST', 'Not joined');
       await opts.positions.leavePosition(queueId, positionId);
       pushGone(room, visitor, 'left');
     },
@@ -327,7 +324,7 @@ export function createHub(opts: HubOptions) {
       clearInterval(timer);
       unsubscribe();
       for (const room of rooms.values()) {
-        for (const visitor of room.tracker.all()) visitor.conn.close(CLOSE.GOING_AWAY, 'node draining');
+        for (const visitor of room.tracker.all()) visitor.close(CLOSE.GOING_AWAY, 'node draining');
         await store.releaseNode(room.queueId, opts.nodeNumber).catch(() => undefined);
       }
       rooms.clear();

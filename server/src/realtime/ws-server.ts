@@ -122,7 +122,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       stopTimer({ outcome: 'joined' });
       if (result.tarpit) {
         // A suspected bot: its place lives in its ticket only; nothing to track or detach.
-        data.positionId = undefined;
+        data.positionId = '';
         data.send({ type: 'joined', data: { ...result.view, resumed: !result.created } });
         return;
       }
@@ -160,7 +160,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
         if (data.state !== 'waiting' || !data.positionId) {
           throw new AppError('INVALID_REQUEST', 'Not waiting in a queue on this connection');
         }
-        hub.leave(data.queueId, data.positionId, data).catch((err: unknown) => fail(data, err, false));
+        hub.leave(data.queueId, data).catch((err: unknown) => fail(data, err, false));
         return;
     }
   }
@@ -249,7 +249,7 @@ export function mountWebSocket(app: TemplatedApp, opts: WsServerOptions) {
       metrics.socketsConnected.dec();
       metrics.socketCloses.inc({ code: String(code) });
       if (wasWaiting && data.positionId) {
-        hub.detach(data.queueId, data.positionId, data).catch((err: unknown) => log.warn({ err }, 'detach failed'));
+        hub.detach(data.queueId, data).catch((err: unknown) => log.warn({ err }, 'detach failed'));
       }
     },
   });
