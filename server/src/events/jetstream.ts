@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, TimeoutError, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../observability/logger.js';
 import { decodeEvent, DEFAULT_SUBJECT_PREFIX, isValidSubjectPrefix, subjectFor } from './codec.js';
+import { createJetStreamPublisher, type JetStreamPublisher } from './jetstream-publish.js';
 import { ensureStream, type StreamSettings } from './jetstream-stream.js';
 import type { EventBus, EventHandler, WaitingRoomEvent } from './types.js';
 
@@ -110,6 +111,8 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
   const onHandlerError = opts.onHandlerError ?? ((err: unknown) => log.error({ err }, 'event handler failed'));
   const instanceId = `${opts.nodeId}/${randomUUID()}`;
   const encoder = new TextEncoder();
+  const publishHeaders = headers();
+  publishHeaders.set(ORIGIN_HEADER, instanceId);
 
   const handlers = new Set<EventHandler>();
   const pending: PendingPublish[] = [];
@@ -142,6 +145,13 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
     const w = wake;
     wake = undefined;
     w?.resolve();
+  };
+  // Set while a publish window waits for its acks. Not changed(): every publish() notifies.
+  let endAckWait: (() => void) | undefined;
+  /** A new link (or none): the window in flight stops waiting; what it lacks is retried, by id. */
+  const nextLinkGeneration = () => {
+    linkGeneration++;
+    endAckWait?.();
   };
   const pause = (ms: number) => sleep(ms, undefined, { signal: stop.signal }).catch(() => {});
   const ready = () => linkUp && streamReady;
@@ -221,17 +231,17 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
 
   async function serve(conn: NatsConnection) {
     linkUp = true;
-    linkGeneration++;
+    nextLinkGeneration();
     const js = jetstream(conn, { timeout: PUBLISH_TIMEOUT_MS });
     const closed = conn.closed().then(() => {
       linkUp = false;
       streamReady = false;
-      linkGeneration++;
+      nextLinkGeneration();
       notify();
     });
     void watchStatus(conn);
     void prepareLink(conn, linkGeneration);
-    await Promise.all([pump(conn, js), consume(conn, js), closed]);
+    await Promise.all([pump(conn), consume(conn, js), closed]);
   }
 
   async function watchStatus(conn: NatsConnection) {
@@ -239,13 +249,13 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
       if (s.type === 'disconnect') {
         linkUp = false;
         streamReady = false;
-        linkGeneration++;
+        nextLinkGeneration();
         log.warn({ server: s.server }, 'NATS disconnected: buffering events');
         activeMessages?.stop();
         notify();
       } else if (s.type === 'reconnect') {
         linkUp = true;
-        linkGeneration++;
+        nextLinkGeneration();
         log.info({ server: s.server }, 'NATS reconnected');
         void prepareLink(conn, linkGeneration);
       }
@@ -285,7 +295,10 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
   }
 
   /** Background publisher: drains the buffer into JetStream in order, a window at a time. */
-  async function pump(conn: NatsConnection, js: JetStreamClient) {
+  async function pump(conn: NatsConnection) {
+    const publisher = createJetStreamPublisher(conn, publishHeaders, (err) =>
+      log.error({ err: errorMessage(err) }, 'JetStream ack subscription failed: publishes will time out'),
+    );
     while (!stopped && !conn.isClosed()) {
       if (!ready() || pending.length === 0) {
         await changed();
@@ -294,19 +307,21 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
       const generation = linkGeneration;
       const batch = pending.splice(0, PUBLISH_WINDOW);
       inFlight = batch.length;
-      const results = await Promise.allSettled(
-        batch.map((p) => js.publish(p.subject, p.payload, { msgID: p.id, headers: originHeaders(), timeout: PUBLISH_TIMEOUT_MS })),
-      );
+      const outcomes = await publishWindow(publisher, batch);
       inFlight = 0;
       const linkHeld = generation === linkGeneration && ready();
       const retry: PendingPublish[] = [];
       let firstError: unknown;
-      results.forEach((result, i) => {
+      let noAck: Error | undefined; // made once per window, and only when some ack is missing
+      outcomes.forEach((outcome, i) => {
         const p = batch[i];
-        if (result.status === 'fulfilled' || !p) return;
-        firstError ??= result.reason;
+        if (outcome === 'stored' || !p) return;
+        const err =
+          outcome ??
+          (noAck ??= generation === linkGeneration ? new TimeoutError() : new Error('NATS link changed before the ack'));
+        firstError ??= err;
         if (linkHeld) p.attempts++;
-        if (p.attempts >= MAX_PUBLISH_ATTEMPTS) fail(new EventPublishError('rejected', p.id, { cause: result.reason }));
+        if (p.attempts >= MAX_PUBLISH_ATTEMPTS) fail(new EventPublishError('rejected', p.id, { cause: err }));
         else retry.push(p);
       });
       if (retry.length > 0) {
@@ -324,10 +339,18 @@ export async function createJetStreamEventBus(opts: JetStreamEventBusOptions): P
     }
   }
 
-  function originHeaders(): MsgHdrs {
-    const h = headers();
-    h.set(ORIGIN_HEADER, instanceId);
-    return h;
+  /** Publishes one window; waits for all its acks, one timeout, or the link to change, whichever comes first. */
+  async function publishWindow(publisher: JetStreamPublisher, batch: readonly PendingPublish[]) {
+    const window = publisher.publish(batch);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, PUBLISH_TIMEOUT_MS);
+      endAckWait = resolve;
+    });
+    await Promise.race([window.settled, gaveUp]);
+    clearTimeout(timer);
+    endAckWait = undefined;
+    return window.close(); // acks still on their way are ignored
   }
 
   /** Consumes the whole stream from where this node left off; recreated after outages and failures. */

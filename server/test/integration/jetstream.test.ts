@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
-import { connect, nanos } from '@nats-io/transport-node';
+import { DiscardPolicy, JetStreamApiError, jetstreamManager, type StreamUpdateConfig } from '@nats-io/jetstream';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJetStreamEventBus, type EventPublishError, type JetStreamEventBus, type JetStreamEventBusOptions } from '../../src/events/jetstream.js';
 import type { EventType, WaitingRoomEvent } from '../../src/events/types.js';
@@ -101,6 +101,44 @@ async function streamInfo(url: string, name: string) {
   } finally {
     await nc.close();
   }
+}
+
+async function updateStream(url: string, name: string, change: Partial<StreamUpdateConfig>) {
+  const nc = await connect({ servers: url });
+  try {
+    await (await jetstreamManager(nc)).streams.update(name, change);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A logger that keeps the bus's warnings, to see why a publish failed. */
+function capturingLogger() {
+  const lines: { msg?: string; err?: string }[] = [];
+  const logger = createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line) as { msg?: string; err?: string }) });
+  return { logger, publishErrors: () => lines.filter((l) => l.msg === 'JetStream publish failed').map((l) => l.err ?? '') };
+}
+
+const watchers: NatsConnection[] = [];
+afterEach(async () => {
+  await Promise.all(watchers.splice(0).map((nc) => nc.close()));
+});
+
+/** A plain NATS subscriber on the bus's subjects: it sees every publish attempt and answers none. */
+async function watchPublishes(url: string, subjectPrefix: string) {
+  const nc = await connect({ servers: url });
+  watchers.push(nc);
+  const attempts: { id: string; origin: string }[] = [];
+  nc.subscribe(`${subjectPrefix}.>`, {
+    callback: (_err, m) => {
+      attempts.push({ id: m.headers?.get('Nats-Msg-Id') ?? '', origin: m.headers?.get('Wr-Origin') ?? '' });
+    },
+  });
+  await nc.flush();
+  return {
+    attempts,
+    count: (id: string) => attempts.filter((a) => a.id === id).length,
+  };
 }
 
 /** The event ids stored in a stream, in stream order. */
@@ -271,6 +309,121 @@ describe('JetStream event bus', () => {
     const info = await streamInfo(nats.url, stream.streamName);
     expect(info.config.discard).toBe(DiscardPolicy.Old);
     expect(info.config.max_bytes).toBe(-1);
+  });
+
+  it('stores an event published twice once: its id is the Nats-Msg-Id', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+    const watch = await watchPublishes(nats.url, stream.subjectPrefix);
+    const twice = makeEvent('node-a', 0);
+    const other = makeEvent('node-a', 1);
+    a.bus.publish(twice);
+    a.bus.publish(twice); // in the same window
+    a.bus.publish(other);
+    await until(() => a.bus.pendingPublishes() === 0);
+    a.bus.publish(twice); // in a later one
+    await until(() => a.bus.pendingPublishes() === 0); // all acknowledged
+
+    await until(() => b.got.length >= 2, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
+    await sleep(200);
+    expect(await storedIds(nats.url, stream.streamName)).toEqual([twice.id, other.id]);
+    expect(b.got).toEqual([twice, other]);
+    expect(a.got).toEqual([twice, twice, other, twice]); // local delivery is per publish
+    expect(watch.attempts.map((x) => x.id)).toEqual([twice.id, twice.id, other.id, twice.id]);
+    expect(new Set(watch.attempts.map((x) => x.origin)).size).toBe(1); // one origin header, the bus's
+    expect(a.publishFailures).toEqual([]);
+  });
+
+  it('gives an event JetStream keeps refusing up as rejected after five attempts, the others stored in order', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    const b = await startBus(nats.url, 'node-b', stream);
+    const first = makeEvent('node-a', 0);
+    a.bus.publish(first);
+    await until(() => b.got.length === 1);
+
+    // A limit the bus does not own (so it does not put it back): this event is too big for it.
+    await updateStream(nats.url, stream.streamName, { max_msg_size: 2_000 });
+    const watch = await watchPublishes(nats.url, stream.subjectPrefix);
+    const small = [makeEvent('node-a', 1), makeEvent('node-a', 3)];
+    const big = { ...makeEvent('node-a', 2), data: { n: 2, blob: 'x'.repeat(4_000) } };
+    a.bus.publish(small[0]!);
+    a.bus.publish(big);
+    a.bus.publish(small[1]!);
+
+    await until(() => a.publishFailures.length > 0, 10_000);
+    await until(() => a.bus.pendingPublishes() === 0);
+    await until(() => b.got.length >= 3, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
+    expect(a.publishFailures.map((f) => [f.reason, f.eventId])).toEqual([['rejected', big.id]]);
+    expect(a.publishFailures[0]?.cause).toBeInstanceOf(JetStreamApiError); // the stream's own refusal
+    expect(watch.count(big.id)).toBe(5); // MAX_PUBLISH_ATTEMPTS, all made while connected
+    expect(small.map((e) => watch.count(e.id))).toEqual([1, 1]); // stored at once, never sent again
+    expect(b.got).toEqual([first, ...small]);
+    expect(await storedIds(nats.url, stream.streamName)).toEqual([first, ...small].map((e) => e.id));
+  });
+
+  it('retries a publish nothing answered ("no responders") after putting the stream\'s subjects back', async () => {
+    const stream = uniqueStream();
+    const { logger, publishErrors } = capturingLogger();
+    const a = await startBus(nats.url, 'node-a', stream, { log: logger });
+    const b = await startBus(nats.url, 'node-b', stream);
+    const first = makeEvent('node-a', 0);
+    a.bus.publish(first);
+    await until(() => b.got.length === 1);
+
+    // The stream no longer captures the bus's subjects, and nothing else listens on them.
+    await updateStream(nats.url, stream.streamName, { subjects: [`${stream.subjectPrefix}_elsewhere.>`] });
+    const later = range(3).map((n) => makeEvent('node-a', n + 1));
+    for (const e of later) a.bus.publish(e);
+
+    await until(() => b.got.length >= 4, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
+    expect(b.got).toEqual([first, ...later]);
+    expect(publishErrors()).toEqual([expect.stringContaining('no responders')]);
+    expect(a.publishFailures).toEqual([]);
+    expect((await streamInfo(nats.url, stream.streamName)).config.subjects).toEqual([`${stream.subjectPrefix}.>`]);
+  });
+
+  it('gives up waiting for an ack that never comes after one timeout, and publishes again', async () => {
+    const stream = uniqueStream();
+    const { logger, publishErrors } = capturingLogger();
+    const a = await startBus(nats.url, 'node-a', stream, { log: logger });
+    const b = await startBus(nats.url, 'node-b', stream);
+    const first = makeEvent('node-a', 0);
+    a.bus.publish(first);
+    await until(() => b.got.length === 1);
+
+    // Someone listens on the subjects but answers nothing, and no stream captures them: no ack, no "no responders".
+    await updateStream(nats.url, stream.streamName, { subjects: [`${stream.subjectPrefix}_elsewhere.>`] });
+    const watch = await watchPublishes(nats.url, stream.subjectPrefix);
+    const unanswered = range(3).map((n) => makeEvent('node-a', n + 1));
+    const t0 = Date.now();
+    for (const e of unanswered) a.bus.publish(e);
+    await until(() => watch.attempts.length === 3);
+    expect(a.bus.pendingPublishes()).toBe(3); // in flight, waiting
+
+    await until(() => b.got.length >= 4, 10_000, () => describeStream(nats.url, stream.streamName, { a, b }));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_900); // the window's timeout (PUBLISH_TIMEOUT_MS), once
+    expect(publishErrors()).toEqual(['timeout']);
+    expect(unanswered.map((e) => watch.count(e.id))).toEqual([2, 2, 2]);
+    expect(b.got).toEqual([first, ...unanswered]);
+    expect(await storedIds(nats.url, stream.streamName)).toEqual([first, ...unanswered].map((e) => e.id));
+    await until(() => a.bus.pendingPublishes() === 0);
+    expect(a.publishFailures).toEqual([]);
+  });
+
+  it('close() during a window still waiting for its acks reports that window\'s events as not published', async () => {
+    const stream = uniqueStream();
+    const a = await startBus(nats.url, 'node-a', stream);
+    await updateStream(nats.url, stream.streamName, { subjects: [`${stream.subjectPrefix}_elsewhere.>`] });
+    const watch = await watchPublishes(nats.url, stream.subjectPrefix); // takes the publishes, never acks
+    const unanswered = range(3).map((n) => makeEvent('node-a', n));
+    for (const e of unanswered) a.bus.publish(e);
+    await until(() => watch.attempts.length === 3);
+
+    await a.bus.close(); // its flush gives up: the window ends (timed out or cut by the close), nothing is lost silently
+    expect(a.publishFailures.map((f) => [f.reason, f.eventId])).toEqual(unanswered.map((e) => ['closed', e.id]));
+    expect(a.bus.pendingPublishes()).toBe(0);
   });
 
   it('close() flushes what is buffered, then refuses new events without throwing', async () => {
