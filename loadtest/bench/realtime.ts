@@ -48,7 +48,7 @@ import { withCpuShares } from './lib/cpu.js';
 import { INSPECT_ARG, collectGarbage } from './lib/inspector.js';
 import { deliveriesIn, measureWindow, sumOf, swarmPlans } from './lib/fanout-window.js';
 import { benchStream, deleteStream } from './lib/nats-stream.js';
-import { cleanUpOnSignals, pidListeningOn, processRssBytes } from './lib/proc.js';
+import { cleanUpOnSignals, pidListeningOn, processRssByMapping, processRssBytes, sumRssByMapping } from './lib/proc.js';
 import { scrapeMetrics, sumSamples } from './lib/prometheus.js';
 import { deleteQueue, infoField, memoryUsageOf, queueKeyPattern, scanKeys } from './lib/redis-inspect.js';
 import { HEAP_SPACES, printReport, type HeapSpace, type FanoutPhase, type JoinPhase, type Results, type ServerMemory, type StoreFigures } from './lib/realtime-report.js';
@@ -228,7 +228,8 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
 }
 
 async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
-  const [rss, heapUsed, heapTotal, external, ...spaceTotals] = await Promise.all([
+  const [mappingsByServer, rss, heapUsed, heapTotal, external, ...spaceTotals] = await Promise.all([
+    Promise.all(pids.map((pid) => processRssByMapping(pid))),
     rssOf(pids),
     serverMetric('nodejs_heap_size_used_bytes'),
     serverMetric('nodejs_heap_size_total_bytes'),
@@ -236,7 +237,7 @@ async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
     ...HEAP_SPACES.map((space) => serverMetric('nodejs_heap_space_size_total_bytes', { space: space.replace(/_space$/, '') })),
   ]);
   const spaces = Object.fromEntries(HEAP_SPACES.map((space, i) => [space, spaceTotals[i] ?? 0])) as Record<HeapSpace, number>;
-  return { rss, heapUsed, heapTotal, external, spaces };
+  return { rss, heapUsed, heapTotal, external, spaces, mappings: sumRssByMapping(mappingsByServer) };
 }
 
 /** Sum over every server of one metric (Prometheus text of GET /metrics). */
@@ -408,6 +409,11 @@ function growthPerSocket(before: ServerMemory, after: ServerMemory, sockets: num
     heapTotal: (after.heapTotal - before.heapTotal) / sockets,
     external: (after.external - before.external) / sockets,
     spaces: Object.fromEntries(HEAP_SPACES.map((space) => [space, (after.spaces[space] - before.spaces[space]) / sockets])) as Record<HeapSpace, number>,
+    mappings: {
+      brk: (after.mappings.brk - before.mappings.brk) / sockets,
+      anonymous: (after.mappings.anonymous - before.mappings.anonymous) / sockets,
+      other: (after.mappings.other - before.mappings.other) / sockets,
+    },
   };
 }
 

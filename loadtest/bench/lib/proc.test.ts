@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listeningInodes, statusFieldBytes } from './proc.js';
+import { listeningInodes, processRssByMapping, rssByMapping, statusFieldBytes } from './proc.js';
 
 describe('statusFieldBytes', () => {
   it('reads a kB field of /proc/<pid>/status as bytes', () => {
@@ -20,5 +20,31 @@ describe('listeningInodes', () => {
     expect(listeningInodes(table, 4222)).toEqual(['24680']); // 0x107E; the established one is not listening
     expect(listeningInodes(table, 6379)).toEqual(['13579']); // 0x18EB
     expect(listeningInodes(table, 80)).toEqual([]);
+  });
+});
+
+describe('rssByMapping', () => {
+  it('adds up resident kB of /proc/<pid>/smaps by brk heap, anonymous and named mappings', () => {
+    const smaps = [
+      '55d4c0a00000-55d4c2a00000 rw-p 00000000 00:00 0                          [heap]',
+      'Size:              32768 kB',
+      'Rss:                1000 kB',
+      '7f0000000000-7f0000100000 rw-p 00000000 00:00 0 ',
+      'Rss:                 200 kB',
+      '7f0000100000-7f0000200000 rw-p 00000000 00:00 0',
+      'Rss:                  30 kB',
+      '7f1000000000-7f1000100000 r-xp 00000000 08:01 1234                       /usr/bin/node',
+      'Rss:                 500 kB',
+      'Pss:                 400 kB',
+      '7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]',
+      'Rss:                   8 kB',
+    ].join('\n');
+    expect(rssByMapping(smaps)).toEqual({ brk: 1000 * 1024, anonymous: 230 * 1024, other: 508 * 1024 });
+  });
+
+  it('reads a live process', async () => {
+    const mine = await processRssByMapping(process.pid);
+    expect(mine.anonymous).toBeGreaterThan(0);
+    expect(mine.other).toBeGreaterThan(0);
   });
 });

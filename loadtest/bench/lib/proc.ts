@@ -47,6 +47,48 @@ export async function processRssBytes(pid: number): Promise<number> {
   }
 }
 
+/** Resident memory by kind of mapping (/proc/<pid>/smaps), bytes. */
+export interface RssByMapping {
+  /** glibc's main arena (`[heap]`, grown by brk). */
+  brk: number;
+  /** Anonymous mappings: V8's heap pages, glibc's thread arenas and large blocks, uWS's buffers. */
+  anonymous: number;
+  /** Files (the node binary, libraries, the uWS addon) and the rest (stacks, vdso). */
+  other: number;
+}
+
+export function rssByMapping(smaps: string): RssByMapping {
+  const out: RssByMapping = { brk: 0, anonymous: 0, other: 0 };
+  let kind: keyof RssByMapping = 'other';
+  for (const line of smaps.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+(?:\s+(.*))?$/.exec(line);
+    if (header) {
+      const name = header[1]?.trim() ?? '';
+      kind = name === '[heap]' ? 'brk' : name === '' ? 'anonymous' : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (rss) out[kind] += Number(rss[1]) * 1024;
+  }
+  return out;
+}
+
+export function sumRssByMapping(list: readonly RssByMapping[]): RssByMapping {
+  return list.reduce((a, b) => ({ brk: a.brk + b.brk, anonymous: a.anonymous + b.anonymous, other: a.other + b.other }), {
+    brk: 0,
+    anonymous: 0,
+    other: 0,
+  });
+}
+
+export async function processRssByMapping(pid: number): Promise<RssByMapping> {
+  try {
+    return rssByMapping(await readFile(`/proc/${pid}/smaps`, 'utf8'));
+  } catch {
+    return { brk: NaN, anonymous: NaN, other: NaN };
+  }
+}
+
 /** Open file descriptors of a process (entries of /proc/<pid>/fd). */
 export async function openFileCount(pid: number): Promise<number> {
   try {

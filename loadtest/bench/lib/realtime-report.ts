@@ -3,6 +3,7 @@
  * last line of stdout). The measuring is in ../realtime.ts.
  */
 import { availableParallelism } from 'node:os';
+import type { RssByMapping } from './proc.js';
 import type { OpenSummary, SwarmReport } from '../../lib/swarm.js';
 import type { BareBaselineResult } from './bare-baseline.js';
 import type { CpuShares } from './cpu.js';
@@ -43,6 +44,8 @@ export interface ServerMemory {
   external: number;
   /** V8's reserved heap by space: new (the young generation's semi-spaces), old, code, large objects. */
   spaces: Record<HeapSpace, number>;
+  /** Resident memory by kind of mapping (/proc/<pid>/smaps), all servers. */
+  mappings: RssByMapping;
 }
 
 export const HEAP_SPACES = ['new_space', 'old_space', 'code_space', 'large_object_space'] as const;
@@ -154,6 +157,12 @@ export function printReport(r: Results, run: RunSettings): void {
           '',
           '',
         ],
+        [
+          '  of the RSS: glibc main arena (brk) / anonymous (V8 pages, arenas) / files, other',
+          `${round(r.memoryPerSocket.mappings.brk, 0)} / ${round(r.memoryPerSocket.mappings.anonymous, 0)} / ${round(r.memoryPerSocket.mappings.other, 0)}`,
+          '',
+          '',
+        ],
         ['  Node external memory, bytes per socket', round(r.memoryPerSocket.external, 0), '', ''],
         ['  RSS 2 s after the last join (storm garbage), bytes per socket', round(r.memoryPerSocketAfterJoins.rss, 0), '', ''],
         ['bare uWS RSS bytes per socket', round(b?.rssBytesPerSocket ?? NaN, 0), '', ''],
@@ -217,6 +226,11 @@ export function printReport(r: Results, run: RunSettings): void {
       server_rss_bytes_per_socket: round(r.memoryPerSocket.rss, 0),
       server_heap_used_bytes_per_socket: round(r.memoryPerSocket.heapUsed, 0),
       server_heap_total_bytes_per_socket: round(r.memoryPerSocket.heapTotal, 0),
+      server_rss_by_mapping_bytes_per_socket: {
+        brk: round(r.memoryPerSocket.mappings.brk, 0),
+        anonymous: round(r.memoryPerSocket.mappings.anonymous, 0),
+        other: round(r.memoryPerSocket.mappings.other, 0),
+      },
       server_heap_spaces_bytes_per_socket: Object.fromEntries(HEAP_SPACES.map((space) => [space, round(r.memoryPerSocket.spaces[space], 0)])),
       server_external_bytes_per_socket: round(r.memoryPerSocket.external, 0),
       server_rss_bytes_per_socket_after_joins: round(r.memoryPerSocketAfterJoins.rss, 0),
