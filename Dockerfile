@@ -14,16 +14,12 @@ RUN npm ci --omit=dev --workspace server --include-workspace-root --no-audit --n
 
 # 2. The runtime: sources read-only (owned by root), the process runs as the unprivileged `node` user.
 FROM node:20.19.5-bookworm-slim AS runtime
-# jemalloc instead of glibc's malloc: in the real-time benchmark (`--allocator jemalloc`, 10 runs)
-# joins/s ranged higher (2,388–3,455 against 2,224–3,032 with glibc) and the CPU per pushed update
-# was a little lower; memory per socket came out about the same once readings settle
-# (docs/PERFORMANCE.md).
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends libjemalloc2 \
-  && rm -rf /var/lib/apt/lists/*
+# glibc's malloc, as `npm start` and the benchmark run it: the server hands glibc's free pages back
+# after major collections (MALLOC_TRIM, through koffi). jemalloc (`--allocator jemalloc` in the
+# benchmark) joined no faster once the join path lost its per-event overhead, and its memory
+# readings never settle enough to compare (docs/PERFORMANCE.md).
 ENV NODE_ENV=production \
-    PORT=8080 \
-    LD_PRELOAD=libjemalloc.so.2
+    PORT=8080
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./

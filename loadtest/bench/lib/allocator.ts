@@ -1,7 +1,7 @@
 /**
  * Which malloc the benchmark's server processes run with: glibc's (Node's default, what `npm
- * start` runs) unless `--allocator jemalloc` asks for the one the production image preloads
- * (Dockerfile; Debian package `libjemalloc2`). The bare uWS baseline runs with the same one.
+ * start` and the production image run) unless `--allocator jemalloc` preloads Debian's
+ * `libjemalloc2` for comparison. The bare uWS baseline runs with the same one.
  */
 import { existsSync } from 'node:fs';
 
