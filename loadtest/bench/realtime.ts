@@ -337,6 +337,7 @@ async function run(): Promise<Results> {
     perS: (joined * 1000) / (lastJoined - firstConnect),
     latency: summarize(concatFloat(afterJoin.map((r) => r.readyLatenciesMs))),
     cpu: joinCpu,
+    updatesDuring: countBetween(mergeTimelines(afterJoin.map((r) => r.timelines.updates)), firstConnect, lastJoined),
   };
   console.log(`  ${joined} joined in ${round((lastJoined - firstConnect) / 1000, 2)} s; ${socketsOnServers} sockets open on the servers`);
   const store = await storeFigures(joined);

@@ -58,6 +58,8 @@ export interface JoinPhase {
   perS: number;
   latency: LatencySummary;
   cpu: CpuShares;
+  /** `position_update` frames the generators received from the first connect to the last `joined`. */
+  updatesDuring: number;
 }
 
 export interface StoreFigures {
@@ -125,6 +127,7 @@ export function printReport(r: Results, run: RunSettings): void {
         ['joins/s (first connect → last joined)', round(r.join.perS, 0), `≥ ${TARGETS.joinsPerS}`, verdict(r.join.perS >= TARGETS.joinsPerS)],
         ['  connect → joined p50 ms', round(r.join.latency.p50Ms, 1), '', ''],
         ['  connect → joined p99 ms', round(r.join.latency.p99Ms, 1), '', ''],
+        ['  position updates received while joining', r.join.updatesDuring, '', ''],
         [`fan-out deliveries/s (${windowSeconds} s window)`, round(f.deliveries.perS, 0), '', ''],
         ['  per waiting socket per s', round(f.deliveries.perSocketPerS, 3), '1 per tick', ''],
         ['  mean waiting sockets in the window', round(f.deliveries.meanWaiting, 0), '', ''],
@@ -204,6 +207,7 @@ export function printReport(r: Results, run: RunSettings): void {
       joins_per_s: round(r.join.perS, 0),
       join_p50_ms: round(r.join.latency.p50Ms, 2),
       join_p99_ms: round(r.join.latency.p99Ms, 2),
+      join_phase_position_updates: r.join.updatesDuring,
       fanout_deliveries_per_s: round(f.deliveries.perS, 0),
       fanout_per_waiting_socket_per_s: round(f.deliveries.perSocketPerS, 4),
       fanout_mean_waiting_sockets: round(f.deliveries.meanWaiting, 0),
