@@ -34,9 +34,12 @@ const FANOUT_SLICE = 1_000;
  * A visitor's position and ETA are pushed the tick they change; a change of the queue length
  * behind them alone only every this many ticks. In a join storm the length grows every tick, and
  * pushing it to every waiting socket every tick would cost the server and every client a frame
- * per second for a number of little consequence to them.
+ * per second for a number of little consequence to them. Each visitor has its own phase (its
+ * arrival score modulo this), so a fifth of a room is due on every tick instead of all of it on
+ * every fifth: the same frames, without a burst that delays joins and admission pushes.
  */
 const QUEUE_LENGTH_TICKS = 5;
+const lengthPhaseOf = (score: number) => ((score % QUEUE_LENGTH_TICKS) + QUEUE_LENGTH_TICKS) % QUEUE_LENGTH_TICKS;
 
 /**
  * A local visitor, as the hub needs it: a socket it can send through and close, carrying the
@@ -62,7 +65,7 @@ interface QueueRoom {
   ratePerMinute: number;
   heartbeatIntervalSeconds: number;
   queue: QueueConfig | null;
-  /** Ticks so far: a change of the queue length alone is pushed on every QUEUE_LENGTH_TICKS-th. */
+  /** Ticks so far: picks the visitors whose change of the queue length alone is due (lengthPhaseOf). */
   ticks: number;
 }
 
@@ -216,7 +219,7 @@ export function createHub(opts: HubOptions) {
     // A shuffled pre-queue shows no place (shownPlace): everyone is shown last, and the wait
     // includes the time until the start. The store's clock drives the phase.
     const hiddenWait = room.queue ? hiddenPlaceWaitSeconds(room.queue, counts.now) : null;
-    const queueLengthDue = room.ticks++ % QUEUE_LENGTH_TICKS === 0;
+    const lengthPhase = room.ticks++ % QUEUE_LENGTH_TICKS;
     let updates = 0;
     let visited = 0;
     for (const visitor of room.tracker.all()) {
@@ -227,7 +230,11 @@ export function createHub(opts: HubOptions) {
       const position = hiddenWait === null ? exact : Math.max(exact, queueLengthNow);
       const eta = (hiddenWait ?? 0) + estimateWaitSeconds(position, room.ratePerMinute);
       const queueLength = Math.max(queueLengthNow, position);
-      if (position !== visitor.sentPosition || eta !== visitor.sentEta || (queueLengthDue && queueLength !== visitor.sentQueueLength)) {
+      if (
+        position !== visitor.sentPosition ||
+        eta !== visitor.sentEta ||
+        (queueLength !== visitor.sentQueueLength && lengthPhaseOf(visitor.score) === lengthPhase)
+      ) {
         visitor.sentPosition = position;
         visitor.sentQueueLength = queueLength;
         visitor.sentEta = eta;

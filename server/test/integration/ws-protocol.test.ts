@@ -63,6 +63,40 @@ describe('WebSocket protocol (embedded)', () => {
     expect(seen.at(-1)).toBe(1);
   });
 
+  it('pushes a growing queue length every 5 ticks per visitor, a fifth of the room on each tick', async () => {
+    const q = await pausedQueue();
+    const early = await Promise.all(Array.from({ length: 10 }, () => TestSocket.open(wsUrl(node.url, q))));
+    for (const s of early) await s.join();
+    // Keep the queue growing for 15 ticks (200 ms each): one more visitor every 100 ms.
+    const late: TestSocket[] = [];
+    const growUntil = Date.now() + 3_000;
+    while (Date.now() < growUntil) {
+      const s = await TestSocket.open(wsUrl(node.url, q));
+      await s.join();
+      late.push(s);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1_600)); // another round of 5 ticks, with room to spare
+    const total = early.length + late.length;
+    const firstUpdateAt: number[] = [];
+    for (const [i, s] of early.entries()) {
+      const updates = s.of('position_update');
+      // Nothing ahead changed: only the length behind, at most every 5 ticks (~15 ticks of growth).
+      expect(updates.length).toBeGreaterThanOrEqual(2);
+      expect(updates.length).toBeLessThanOrEqual(6);
+      const lengths = updates.map((u) => Number(u.data.queue_length));
+      expect(updates.every((u) => u.data.position === i + 1)).toBe(true);
+      expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+      expect(lengths.at(-1)).toBe(total); // the length once it stopped growing, within 5 ticks
+      const times = s.frames.flatMap((f, k) => (f.type === 'position_update' ? [s.arrivedAt[k] as number] : []));
+      for (let k = 1; k < times.length; k++) expect((times[k] as number) - (times[k - 1] as number)).toBeGreaterThan(450); // 5 ticks of 200 ms, not 1
+      firstUpdateAt.push(times[0] as number);
+    }
+    // Ten visitors in a row have all five phases: their first updates came on different ticks.
+    expect(Math.max(...firstUpdateAt) - Math.min(...firstUpdateAt)).toBeGreaterThanOrEqual(300);
+    for (const s of [...early, ...late]) s.close();
+  });
+
   it('answers bad frames with an error or a close code and leaves other sockets alone', async () => {
     const q = await pausedQueue();
     const bystander = await TestSocket.open(wsUrl(node.url, q));

@@ -8,6 +8,8 @@ export interface Frame {
 /** A test visitor on the socket protocol: records every frame and the close. */
 export class TestSocket {
   readonly frames: Frame[] = [];
+  /** When each frame arrived (Date.now()), by the index of `frames`. */
+  readonly arrivedAt: number[] = [];
   closeCode: number | null = null;
   private readonly ws: WebSocket;
   private readonly opened: Promise<void>;
@@ -26,7 +28,10 @@ export class TestSocket {
         resolve(code);
       });
     });
-    this.ws.on('message', (raw) => this.frames.push(JSON.parse(raw.toString()) as Frame));
+    this.ws.on('message', (raw) => {
+      this.frames.push(JSON.parse(raw.toString()) as Frame);
+      this.arrivedAt.push(Date.now());
+    });
     this.ws.on('error', () => undefined);
   }
 
