@@ -207,14 +207,15 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
       return collectGarbage(s.inspectorUrl);
     }),
   );
-  // glibc returns freed pages when the server trims it after a major collection (MALLOC_TRIM: at
-  // most once a second, on a worker thread): read 1.5 s on. jemalloc returns freed pages over its
+  // glibc returns freed pages when the server trims it, 200 ms after a major collection
+  // (MALLOC_TRIM, on a worker thread): read 600 ms on, before the servers' young generation has
+  // filled up again (the RSS creeps back by megabytes within seconds of a collection). jemalloc returns freed pages over its
   // decay time (10 s by default), so its readings wait until the RSS settles: four readings 2 s
   // apart within 0.5 % of each other (at most 60 s; this leaves the servers colder before the
   // join storm than a glibc run).
   const pids = fleet.map((s) => s.pid);
   if (malloc.allocator === 'glibc') {
-    await sleep(1_500);
+    await sleep(600);
     return serverMemory(pids);
   }
   const readings = [await serverMemory(pids)];
@@ -228,16 +229,21 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
 }
 
 async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
-  const [mappingsByServer, rss, heapUsed, heapTotal, external, ...spaceTotals] = await Promise.all([
-    Promise.all(pids.map((pid) => processRssByMapping(pid))),
-    rssOf(pids),
-    serverMetric('nodejs_heap_size_used_bytes'),
-    serverMetric('nodejs_heap_size_total_bytes'),
-    serverMetric('nodejs_external_memory_bytes'),
-    ...HEAP_SPACES.map((space) => serverMetric('nodejs_heap_space_size_total_bytes', { space: space.replace(/_space$/, '') })),
-  ]);
-  const spaces = Object.fromEntries(HEAP_SPACES.map((space, i) => [space, spaceTotals[i] ?? 0])) as Record<HeapSpace, number>;
-  return { rss, heapUsed, heapTotal, external, spaces, mappings: sumRssByMapping(mappingsByServer) };
+  // The kernel's figures first, then one scrape per server: a scrape allocates in the server.
+  const [rss, mappingsByServer] = await Promise.all([rssOf(pids), Promise.all(pids.map((pid) => processRssByMapping(pid)))]);
+  const texts = await Promise.all(servers.map((s) => scrapeMetrics(s.origin)));
+  const metric = (name: string, labels: Record<string, string> = {}) => texts.reduce((sum, text) => sum + sumSamples(text, name, labels), 0);
+  const spaces = Object.fromEntries(
+    HEAP_SPACES.map((space) => [space, metric('nodejs_heap_space_size_total_bytes', { space: space.replace(/_space$/, '') })]),
+  ) as Record<HeapSpace, number>;
+  return {
+    rss,
+    heapUsed: metric('nodejs_heap_size_used_bytes'),
+    heapTotal: metric('nodejs_heap_size_total_bytes'),
+    external: metric('nodejs_external_memory_bytes'),
+    spaces,
+    mappings: sumRssByMapping(mappingsByServer),
+  };
 }
 
 /** Sum over every server of one metric (Prometheus text of GET /metrics). */
