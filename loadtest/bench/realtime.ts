@@ -209,10 +209,10 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
   );
   // glibc returns freed pages when the server trims it, 200 ms after a major collection
   // (MALLOC_TRIM, on a worker thread): read 600 ms on, before the servers' young generation has
-  // filled up again (the RSS creeps back by megabytes within seconds of a collection). jemalloc returns freed pages over its
-  // decay time (10 s by default), so its readings wait until the RSS settles: four readings 2 s
-  // apart within 0.5 % of each other (at most 60 s; this leaves the servers colder before the
-  // join storm than a glibc run).
+  // filled up again (the RSS creeps back by megabytes within seconds of a collection). jemalloc
+  // returns freed pages over its decay time (10 s by default), so its readings wait until the RSS
+  // settles: four readings 2 s apart within 0.5 % of each other (at most 60 s; this leaves the
+  // servers colder before the join storm than a glibc run).
   const pids = fleet.map((s) => s.pid);
   if (malloc.allocator === 'glibc') {
     await sleep(600);
