@@ -231,8 +231,8 @@ async function collectedServerMemory(fleet: readonly ServerProcess[]): Promise<S
 async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
   // The kernel's figures first, then one scrape per server: a scrape allocates in the server.
   const [rss, mappingsByServer] = await Promise.all([rssOf(pids), Promise.all(pids.map((pid) => processRssByMapping(pid)))]);
-  const texts = await Promise.all(servers.map((s) => scrapeMetrics(s.origin)));
-  const metric = (name: string, labels: Record<string, string> = {}) => texts.reduce((sum, text) => sum + sumSamples(text, name, labels), 0);
+  const texts = await scrapeServers();
+  const metric = (name: string, labels: Record<string, string> = {}) => sumOverServers(texts, name, labels);
   const spaces = Object.fromEntries(
     HEAP_SPACES.map((space) => [space, metric('nodejs_heap_space_size_total_bytes', { space: space.replace(/_space$/, '') })]),
   ) as Record<HeapSpace, number>;
@@ -248,9 +248,12 @@ async function serverMemory(pids: readonly number[]): Promise<ServerMemory> {
 
 /** Sum over every server of one metric (Prometheus text of GET /metrics). */
 async function serverMetric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const texts = await Promise.all(servers.map((s) => scrapeMetrics(s.origin)));
-  return texts.reduce((sum, text) => sum + sumSamples(text, name, labels), 0);
+  return sumOverServers(await scrapeServers(), name, labels);
 }
+
+const scrapeServers = () => Promise.all(servers.map((s) => scrapeMetrics(s.origin)));
+const sumOverServers = (texts: readonly string[], name: string, labels: Record<string, string> = {}) =>
+  texts.reduce((sum, text) => sum + sumSamples(text, name, labels), 0);
 
 async function storeFigures(joined: number): Promise<StoreFigures> {
   const waiting = await redis.zcard(queueKeys(queueId).wait);

@@ -363,7 +363,8 @@ describe('JetStream event bus', () => {
     expect(await storedIds(nats.url, stream.streamName)).toEqual([first, ...small].map((e) => e.id));
   });
 
-  it('retries a publish nothing answered ("no responders") after putting the stream\'s subjects back', async () => {
+  /** Two buses on a stream of their own; one event goes through, then the stream stops capturing their subjects. */
+  async function streamMovedAwayAfterOneEvent() {
     const stream = uniqueStream();
     const { logger, publishErrors } = capturingLogger();
     const a = await startBus(nats.url, 'node-a', stream, { log: logger });
@@ -371,9 +372,13 @@ describe('JetStream event bus', () => {
     const first = makeEvent('node-a', 0);
     a.bus.publish(first);
     await until(() => b.got.length === 1);
-
-    // The stream no longer captures the bus's subjects, and nothing else listens on them.
     await updateStream(nats.url, stream.streamName, { subjects: [`${stream.subjectPrefix}_elsewhere.>`] });
+    return { stream, a, b, first, publishErrors };
+  }
+
+  it('retries a publish nothing answered ("no responders") after putting the stream\'s subjects back', async () => {
+    // The stream no longer captures the bus's subjects, and nothing else listens on them.
+    const { stream, a, b, first, publishErrors } = await streamMovedAwayAfterOneEvent();
     const later = range(3).map((n) => makeEvent('node-a', n + 1));
     for (const e of later) a.bus.publish(e);
 
@@ -385,16 +390,8 @@ describe('JetStream event bus', () => {
   });
 
   it('gives up waiting for an ack that never comes after one timeout, and publishes again', async () => {
-    const stream = uniqueStream();
-    const { logger, publishErrors } = capturingLogger();
-    const a = await startBus(nats.url, 'node-a', stream, { log: logger });
-    const b = await startBus(nats.url, 'node-b', stream);
-    const first = makeEvent('node-a', 0);
-    a.bus.publish(first);
-    await until(() => b.got.length === 1);
-
     // Someone listens on the subjects but answers nothing, and no stream captures them: no ack, no "no responders".
-    await updateStream(nats.url, stream.streamName, { subjects: [`${stream.subjectPrefix}_elsewhere.>`] });
+    const { stream, a, b, first, publishErrors } = await streamMovedAwayAfterOneEvent();
     const watch = await watchPublishes(nats.url, stream.subjectPrefix);
     const unanswered = range(3).map((n) => makeEvent('node-a', n + 1));
     const t0 = Date.now();
